@@ -1,0 +1,138 @@
+"""The `leadgen` command line: one CLI for the database, the generator, migrations and flows.
+
+Errors are printed as one readable line and exit non-zero; `--debug` shows the full trace.
+Modules are imported inside the commands so that `leadgen db url` does not pay for Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="leadgen: lead segments, capacity and daily stats on PostgreSQL/Supabase (dbt + Prefect).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: embedded PostgreSQL or the one PG*/DATABASE_URL point at.",
+                     no_args_is_help=True)
+run_app = typer.Typer(help="Run a flow once, now.", no_args_is_help=True)
+migrate_app = typer.Typer(help="Apply pending migrations (a Prefect flow).", invoke_without_command=True)
+app.add_typer(db_app, name="db")
+app.add_typer(run_app, name="run")
+app.add_typer(migrate_app, name="migrate")
+
+_DEBUG = False
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False) -> None:
+    global _DEBUG
+    _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+# --- db --------------------------------------------------------------------------------------
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (reuses a running one)."""
+    from leadgen.embedded import EmbeddedPostgres
+
+    status = EmbeddedPostgres.for_project().start()
+    typer.echo(f"embedded PostgreSQL {status.describe()}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    from leadgen.embedded import EmbeddedPostgres
+
+    stopped = EmbeddedPostgres.for_project().stop()
+    typer.echo("stopped" if stopped else "was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Which database leadgen uses, and whether the embedded one runs."""
+    from leadgen.config import configured_externally, resolve_target
+    from leadgen.embedded import EmbeddedPostgres
+
+    if configured_externally():
+        target = resolve_target()
+        typer.echo(f"using {target.url()} (from {target.source})")
+        return
+    typer.echo(f"embedded PostgreSQL {EmbeddedPostgres.for_project().status().describe()}")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the DSN of the database leadgen uses (starts the embedded one if needed)."""
+    from leadgen.config import resolve_target
+
+    typer.echo(resolve_target().dsn_url())
+
+
+@db_app.command("env")
+def db_env() -> None:
+    """Print `export PG...` lines: eval "$(leadgen db env)"; dbt build."""
+    import shlex
+
+    from leadgen.config import resolve_target
+
+    for key, value in resolve_target().env.items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+@db_app.command("init-stand-in")
+def db_init_stand_in(
+    regions_as_text: Annotated[
+        bool, typer.Option("--regions-as-text", help="Create profiles.regions as comma-separated text.")
+    ] = False,
+) -> None:
+    """Create the stand-in of the existing platform (dev/test only; skipped if public.profiles exists)."""
+    from leadgen.standin import init_stand_in
+
+    typer.echo(init_stand_in(regions_as_text=regions_as_text))
+
+
+# --- generator -------------------------------------------------------------------------------
+@app.command("generate")
+def generate(
+    partners: Annotated[int, typer.Option(help="Number of partners.")] = 400,
+    leads: Annotated[int, typer.Option(help="Number of leads.")] = 50_000,
+    days: Annotated[int, typer.Option(help="Days of history, ending today (Europe/Amsterdam).")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same marketplace.")] = 42,
+) -> None:
+    """Fill the stand-in with a realistic, messy synthetic marketplace."""
+    from leadgen.generate import generate_marketplace
+
+    summary = generate_marketplace(partners=partners, leads=leads, days=days, seed=seed)
+    typer.echo(summary)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if _DEBUG:
+            raise
+        message = " ".join(str(exc).split()) or exc.__class__.__name__
+        typer.echo(f"leadgen: error: {message} (run with --debug for the full trace)", err=True)
+        sys.exit(1)
+
+
+_ = date  # used by commands added below (backfill)
+
+if __name__ == "__main__":
+    main()

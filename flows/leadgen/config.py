@@ -1,0 +1,107 @@
+"""Which database leadgen talks to: one rule for the CLI, the flows, the tests and dbt.
+
+1. ``DATABASE_URL`` is set -> that database.
+2. Any of libpq's ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``/``PGDATABASE`` is set -> libpq's
+   own resolution of those variables (so ``eval "$(leadgen db env)"`` and a plain ``psql`` agree).
+3. Neither -> the embedded PostgreSQL under ``.leadgen/``, started on demand.
+
+``Target.env`` is the same database as libpq variables, which is what ``profiles.yml`` reads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LIBPQ_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+DEFAULT_DATABASE = "leadgen"
+_CONNINFO_TO_ENV = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "dbname": "PGDATABASE",
+    "sslmode": "PGSSLMODE",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved database: a libpq conninfo string plus the same as environment variables."""
+
+    conninfo: str
+    is_embedded: bool
+    source: str  # "DATABASE_URL", "libpq environment" or "embedded"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dbname(self) -> str:
+        return self.env.get("PGDATABASE", DEFAULT_DATABASE)
+
+    def with_database(self, dbname: str) -> Target:
+        """The same server, another database (used for throwaway test databases)."""
+        params = conninfo_to_dict(self.conninfo)
+        params["dbname"] = dbname
+        return Target(
+            conninfo=make_conninfo(**params),
+            is_embedded=self.is_embedded,
+            source=self.source,
+            env={**self.env, "PGDATABASE": dbname},
+        )
+
+    def url(self) -> str:
+        p = conninfo_to_dict(self.conninfo)
+        auth = p.get("user", "")
+        if p.get("password"):
+            auth += ":***"
+        host = p.get("host", "localhost")
+        port = p.get("port", "5432")
+        return f"postgresql://{auth}@{host}:{port}/{p.get('dbname', '')}"
+
+    def dsn_url(self) -> str:
+        """The full URL, password included (for `leadgen db url`)."""
+        p = conninfo_to_dict(self.conninfo)
+        auth = p.get("user", "")
+        if p.get("password"):
+            auth += f":{p['password']}"
+        return f"postgresql://{auth}@{p.get('host', 'localhost')}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+
+
+def _env_from_conninfo(conninfo: str) -> dict[str, str]:
+    params = conninfo_to_dict(conninfo)
+    return {env: str(params[key]) for key, env in _CONNINFO_TO_ENV.items() if params.get(key)}
+
+
+def configured_externally(environ: dict[str, str] | None = None) -> bool:
+    environ = dict(os.environ) if environ is None else environ
+    return bool(environ.get("DATABASE_URL")) or any(environ.get(v) for v in LIBPQ_VARS)
+
+
+def resolve_target(start_embedded: bool = True) -> Target:
+    """Resolve the database by the rule above; start the embedded server when it is the one."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        conninfo = make_conninfo(url)
+        return Target(conninfo, False, "DATABASE_URL", _env_from_conninfo(conninfo))
+    if any(os.environ.get(v) for v in LIBPQ_VARS):
+        params = {
+            "host": os.environ.get("PGHOST", "localhost"),
+            "port": os.environ.get("PGPORT", "5432"),
+            "user": os.environ.get("PGUSER", os.environ.get("USER", "postgres")),
+            "dbname": os.environ.get("PGDATABASE", DEFAULT_DATABASE),
+        }
+        if os.environ.get("PGPASSWORD"):
+            params["password"] = os.environ["PGPASSWORD"]
+        conninfo = make_conninfo(**params)
+        return Target(conninfo, False, "libpq environment", _env_from_conninfo(conninfo))
+    from leadgen.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres.for_project()
+    if start_embedded:
+        server.start()
+    conninfo = server.conninfo(DEFAULT_DATABASE)
+    return Target(conninfo, True, "embedded", _env_from_conninfo(conninfo))
