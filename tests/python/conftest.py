@@ -1,0 +1,100 @@
+"""Shared fixtures: real PostgreSQL (embedded, or the one PG*/DATABASE_URL point at), real dbt.
+
+Each test session creates its own databases (``leadgen_t<pid>_*``) on that server and drops them
+at the end, so a configured server is never written to outside those throwaway databases.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+from leadgen.config import PROJECT_ROOT, Target, resolve_target  # noqa: E402
+from leadgen.db import create_database, drop_database  # noqa: E402
+
+# Small enough for a 2-core CI machine, large enough to have every messy form in it.
+SMALL_MARKETPLACE = {"partners": 150, "leads": 6000, "days": 60, "seed": 7}
+_PREFIX = f"leadgen_t{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def server() -> Target:
+    return resolve_target()
+
+
+@pytest.fixture(scope="session")
+def make_db(server: Target) -> Iterator[Callable[..., Target]]:
+    """Factory for throwaway databases on the test server; all dropped at session end."""
+    created: list[str] = []
+
+    def _make(label: str, template: str | None = None) -> Target:
+        name = f"{_PREFIX}_{label}_{uuid.uuid4().hex[:6]}"
+        created.append(name)
+        return create_database(server, name, template=template)
+
+    yield _make
+    for name in reversed(created):
+        drop_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def empty_db(make_db: Callable[..., Target]) -> Target:
+    return make_db("empty")
+
+
+def _build_platform(target: Target, *, regions_as_text: bool) -> Target:
+    from leadgen.generate import generate_marketplace
+    from leadgen.migrate import apply_migrations
+    from leadgen.standin import init_stand_in
+
+    init_stand_in(target, regions_as_text=regions_as_text)
+    apply_migrations(target)
+    generate_marketplace(target, progress=False, **SMALL_MARKETPLACE)
+    return target
+
+
+@pytest.fixture(scope="session")
+def platform_db(make_db: Callable[..., Target]) -> Target:
+    """Stand-in + migrations + a small generated marketplace (regions as text[]). Do not mutate:
+    use ``db_copy`` for tests that change data."""
+    return _build_platform(make_db("platform"), regions_as_text=False)
+
+
+@pytest.fixture(scope="session")
+def platform_db_text_regions(make_db: Callable[..., Target]) -> Target:
+    """The same marketplace with profiles.regions as comma-separated text."""
+    return _build_platform(make_db("platform_txt"), regions_as_text=True)
+
+
+@pytest.fixture
+def db_copy(platform_db: Target, make_db: Callable[..., Target]) -> Target:
+    """A private copy of ``platform_db`` that a test may change."""
+    return make_db("copy", template=platform_db.dbname)
+
+
+def run_dbt(target: Target, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the dbt CLI of this venv against ``target`` (a subprocess: a user's exact command)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env.update(target.env)
+    env["DBT_PROFILES_DIR"] = str(PROJECT_ROOT)
+    dbt = Path(os.sys.executable).parent / "dbt"  # type: ignore[attr-defined]
+    result = subprocess.run(
+        [str(dbt), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def dbt() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_dbt
