@@ -27,8 +27,17 @@ _PREFIX = f"leadgen_t{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def server() -> Target:
-    return resolve_target()
+def server() -> Iterator[Target]:
+    """The server tests run on. An embedded server that this session had to start is stopped
+    at the end, so `make test` leaves nothing running; one that was already up is left alone."""
+    from leadgen.config import configured_externally
+    from leadgen.embedded import EmbeddedPostgres
+
+    embedded = None if configured_externally() else EmbeddedPostgres.for_project()
+    was_running = embedded is not None and embedded.status().running
+    yield resolve_target()
+    if embedded is not None and not was_running:
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")
