@@ -1,0 +1,12 @@
+{% macro reporting_date() -%}
+    {#-
+        The Amsterdam calendar day the planning marts report "as of": today in var timezone (Europe/Amsterdam),
+        or the var `as_of_date` ('YYYY-MM-DD') for a reproducible run or a unit test.
+    -#}
+    {%- set as_of = var('as_of_date', none) -%}
+    {%- if as_of -%}
+        cast('{{ as_of }}' as date)
+    {%- else -%}
+        cast(now() at time zone '{{ var("timezone") }}' as date)
+    {%- endif -%}
+{%- endmacro %}
