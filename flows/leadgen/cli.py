@@ -116,6 +116,101 @@ def generate(
     typer.echo(summary)
 
 
+# --- flows: run, backfill, serve, demo, docs ------------------------------------------------------
+def _parse_day(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@run_app.command("assign")
+def run_assign() -> None:
+    """Assign new and changed leads to segments, write back leads.segment_id (seconds if nothing is new)."""
+    from leadgen.pipeline import assign, check_database
+
+    check_database()
+    typer.echo(f"assign: {assign()} leads.segment_id values changed")
+
+
+@run_app.command("daily")
+def run_daily(
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Re-run only what failed last time (dbt retry).")
+    ] = False,
+) -> None:
+    """Refresh the partner MV, dbt build, write back segments, print the summary."""
+    from leadgen.pipeline import check_database, daily
+    from leadgen.summary import print_summary
+
+    check_database()
+    print_summary(daily(retry=retry))
+
+
+@run_app.command("refresh")
+def run_refresh() -> None:
+    """Refresh public.partner_performance_stats through its RPC."""
+    from leadgen.pipeline import check_database, refresh_partner_stats
+
+    check_database()
+    result = refresh_partner_stats()
+    typer.echo(f"partner_performance_stats: {result.rows} rows in {result.seconds:.2f} s")
+
+
+@app.command("backfill")
+def backfill_command(
+    start: Annotated[str, typer.Option("--start", help="First day to rebuild (YYYY-MM-DD, Amsterdam).")],
+    end: Annotated[str, typer.Option("--end", help="Last day to rebuild, inclusive (YYYY-MM-DD).")],
+) -> None:
+    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent)."""
+    from leadgen.pipeline import amsterdam_today, backfill, check_database, validate_range
+
+    start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
+    target = check_database()
+    validate_range(start_day, end_day, amsterdam_today(target))
+    typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
+
+
+@app.command("serve")
+def serve_command() -> None:
+    """Serve every deployment of prefect.yaml (daily 03:00, assign every 10 min) from this process."""
+    from leadgen.serve import serve_all
+
+    serve_all()
+
+
+@app.command("demo")
+def demo_command(
+    fresh: Annotated[bool, typer.Option("--fresh", help="Drop the demo database and start over.")] = False,
+    partners: Annotated[int, typer.Option(help="Partners to generate.")] = 400,
+    leads: Annotated[int, typer.Option(help="Leads to generate.")] = 150_000,
+    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed of the marketplace.")] = 42,
+) -> None:
+    """Stand-in, migrations, a synthetic marketplace, the daily flow, a summary and reports/index.html."""
+    from leadgen.demo import run_demo
+    from leadgen.pipeline import check_database
+
+    check_database()
+    run_demo(fresh=fresh, partners=partners, leads=leads, days=days, seed=seed)
+
+
+@app.command("docs")
+def docs_command(
+    port: Annotated[int, typer.Option(help="Port on localhost.")] = 8080,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after generating.")] = True,
+) -> None:
+    """Generate the dbt docs (dbt docs generate) and serve them on http://127.0.0.1:PORT."""
+    from leadgen.dbt_runner import run_dbt
+    from leadgen.pipeline import check_database
+
+    target = check_database()
+    run_dbt(["docs", "generate"], target)
+    if serve:
+        typer.echo(f"dbt docs on http://127.0.0.1:{port} (Ctrl-C stops)")
+        run_dbt(["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"], target)
+
+
 def main() -> None:
     try:
         app()
@@ -131,8 +226,6 @@ def main() -> None:
         typer.echo(f"leadgen: error: {message} (run with --debug for the full trace)", err=True)
         sys.exit(1)
 
-
-_ = date  # used by commands added below (backfill)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,144 @@
+"""Run dbt in-process against a leadgen Target.
+
+- Inside a Prefect flow or task run: prefect-dbt's ``PrefectDbtRunner``, so every dbt node (seed,
+  model, test) appears as its own task run, with its logs, in the Prefect run.
+- Outside (CLI helpers, tests): dbt's own ``dbtRunner``, logging to the terminal as ``dbt`` does.
+
+The project and ``profiles.yml`` are the project root's; ``profiles.yml`` reads libpq variables,
+so the target's ``PG*`` variables are put in the environment for the duration of the call.
+``DBT_TARGET_PATH`` (dbt's own variable) moves the artifacts, e.g. per test.
+
+A run that does not succeed raises :class:`DbtRunError` naming every failing node
+(``test not_null_x: Got 3 results``); nodes skipped because of them are counted.
+
+Retry: :func:`retry_failed` runs ``dbt retry``, which reads ``run_results.json`` of the previous
+invocation in the target path and re-runs only the nodes that errored or failed plus those that were
+skipped because of them, with the previous invocation's arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from leadgen.config import PROJECT_ROOT, Target, resolve_target
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+class DbtRunError(RuntimeError):
+    """dbt did not succeed; the message names the failing nodes."""
+
+
+def target_path() -> Path:
+    """Where dbt writes its artifacts (``DBT_TARGET_PATH``, relative to the project, or ``target``)."""
+    path = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@contextmanager
+def _target_environment(target: Target) -> Iterator[None]:
+    """The target's libpq variables (read by profiles.yml) for the duration of the block."""
+    keys = {*target.env, "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"}
+    saved = {key: os.environ.get(key) for key in keys}
+    for key in keys:
+        os.environ.pop(key, None)
+    os.environ.update(target.env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _in_prefect_run() -> bool:
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def _with_project_flags(args: list[str]) -> list[str]:
+    extra: list[str] = []
+    if "--project-dir" not in args:
+        extra += ["--project-dir", str(PROJECT_ROOT)]
+    if "--profiles-dir" not in args:
+        extra += ["--profiles-dir", str(PROJECT_ROOT)]
+    return [*args, *extra]
+
+
+def _invoke(args: list[str]) -> dbtRunnerResult:
+    if not _in_prefect_run():
+        return dbtRunner().invoke(_with_project_flags(args))
+    from prefect_dbt.core.runner import PrefectDbtRunner
+    from prefect_dbt.core.settings import PrefectDbtSettings
+
+    settings = PrefectDbtSettings(
+        project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT, target_path=target_path()
+    )
+    runner = PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
+    try:
+        return runner.invoke(list(args))
+    except ValueError as exc:  # prefect-dbt wraps an exception dbt raised (parse error, no connection)
+        raise DbtRunError(f"dbt {' '.join(args)} could not run: {exc}") from exc
+
+
+def describe_failures(result: dbtRunnerResult) -> list[str]:
+    """``<type> <name> (<status>): <message>`` for every failing node of a run."""
+    lines: list[str] = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        if status in FAILED_STATUSES:
+            node = node_result.node
+            message = " ".join(str(node_result.message or "").split())[:300]
+            lines.append(f"{node.resource_type} {node.name} ({status}): {message}")
+    return lines
+
+
+def _skipped(result: dbtRunnerResult) -> int:
+    return sum(
+        1
+        for r in getattr(result.result, "results", None) or []
+        if str(getattr(r.status, "value", r.status)) == "skipped"
+    )
+
+
+def run_dbt(args: list[str], target: Target | None = None) -> dbtRunnerResult:
+    """Run ``dbt <args>`` in-process against ``target``; raise :class:`DbtRunError` unless it succeeds."""
+    target = target or resolve_target()
+    with _target_environment(target):
+        result = _invoke(list(args))
+    if result.success:
+        return result
+    command = " ".join(args)
+    if result.exception is not None:
+        raise DbtRunError(f"dbt {command} could not run: {result.exception}")
+    failures = describe_failures(result)
+    skipped = _skipped(result)
+    detail = "; ".join(failures) if failures else "see the dbt log"
+    suffix = f" ({skipped} downstream nodes skipped)" if skipped else ""
+    raise DbtRunError(f"dbt {command} failed: {detail}{suffix}")
+
+
+def previous_run_failed(command: str = "build") -> bool:
+    """Whether the last dbt invocation in the target path was ``command`` and left failed nodes."""
+    path = target_path() / "run_results.json"
+    if not path.exists():
+        return False
+    data: dict[str, Any] = json.loads(path.read_text())
+    if data.get("args", {}).get("which") != command:
+        return False
+    return any(r.get("status") in FAILED_STATUSES for r in data.get("results", []))
+
+
+def retry_failed(target: Target | None = None) -> dbtRunnerResult:
+    """``dbt retry``: re-run only what failed (and what it skipped) in the previous invocation."""
+    return run_dbt(["retry"], target)

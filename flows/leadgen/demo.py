@@ -1,0 +1,76 @@
+"""`leadgen demo`: the whole pipeline on a synthetic marketplace, ending in a summary and a report.
+
+Runbook: database -> stand-in of the platform -> migrations (the migrate flow) -> generated
+marketplace (skipped when the database already has leads, unless ``fresh``) -> the daily flow ->
+summary on the terminal and ``reports/index.html``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from leadgen.config import Target, resolve_target
+from leadgen.db import connect, create_database, drop_database, table_exists
+
+DEMO_SIZE = {"partners": 400, "leads": 150_000, "days": 120, "seed": 42}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    report: Path
+    seconds: float
+
+
+def has_leads(target: Target) -> bool:
+    with connect(target) as conn:
+        if not table_exists(conn, "public.leads"):
+            return False
+        row = conn.execute("select exists (select 1 from public.leads)").fetchone()
+    return bool(row and row[0])
+
+
+def recreate_database(target: Target) -> None:
+    """Drop and create the demo database; only ever on the embedded server."""
+    if not target.is_embedded:
+        raise RuntimeError(
+            f"--fresh drops the database and is only allowed on the embedded server, not {target.url()}"
+        )
+    drop_database(target, target.dbname)
+    create_database(target, target.dbname)
+
+
+def run_demo(
+    *, fresh: bool = False, partners: int, leads: int, days: int, seed: int, console: Console | None = None
+) -> DemoResult:
+    from leadgen.generate import generate_marketplace
+    from leadgen.migrate import migrate_flow
+    from leadgen.pipeline import daily
+    from leadgen.report import write_report
+    from leadgen.standin import init_stand_in
+    from leadgen.summary import print_summary
+
+    console = console or Console()
+    started = time.monotonic()
+    target = resolve_target()
+    console.print(f"[bold]leadgen demo[/bold] on {target.url()} ({target.source})")
+    if fresh:
+        recreate_database(target)
+        console.print(f"database {target.dbname!r} recreated")
+    console.print(init_stand_in(target))
+    console.print(migrate_flow().summary())
+    if has_leads(target):
+        console.print("marketplace already generated: keeping it (leadgen demo --fresh rebuilds it)")
+    else:
+        console.print(
+            generate_marketplace(target, partners=partners, leads=leads, days=days, seed=seed, progress=True)
+        )
+    summary = daily()
+    print_summary(summary, console)
+    report = write_report(target)
+    elapsed = time.monotonic() - started
+    console.print(f"report: {report}  (open it in a browser)\ndemo finished in {elapsed:.0f} s")
+    return DemoResult(report=report, seconds=elapsed)

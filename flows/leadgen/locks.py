@@ -1,0 +1,46 @@
+"""Run locks: two runs of the same flow never overlap on the same database.
+
+A PostgreSQL session advisory lock keyed per flow name (``pg_try_advisory_lock(hashtext('leadgen'),
+hashtext(<flow>))``), held on a dedicated connection for the duration of the run. The lock lives in
+the database, so it works across machines, Prefect workers and the CLI alike, and PostgreSQL
+releases it when the holder's connection dies (a crashed run never leaves a stale lock).
+
+Session locks need a session: point leadgen at Supabase's direct connection or the session-mode
+pooler (port 5432), not the transaction-mode pooler (port 6543).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from leadgen.config import Target, resolve_target
+from leadgen.db import connect
+
+_NAMESPACE = "leadgen"
+
+
+class FlowAlreadyRunningError(RuntimeError):
+    """Another run of the same flow holds the run lock."""
+
+
+@contextmanager
+def run_lock(flow_name: str, target: Target | None = None) -> Iterator[None]:
+    """Hold the advisory lock of ``flow_name`` for the block, or fail at once if another run has it."""
+    target = target or resolve_target()
+    conn = connect(target, autocommit=True, application_name=f"leadgen {flow_name} lock")
+    try:
+        row = conn.execute(
+            "select pg_try_advisory_lock(hashtext(%s), hashtext(%s))", (_NAMESPACE, flow_name)
+        ).fetchone()
+        if not (row and row[0]):
+            raise FlowAlreadyRunningError(
+                f"another {flow_name} run is in progress on database {target.dbname!r}; "
+                "this run stopped without changing anything"
+            )
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s), hashtext(%s))", (_NAMESPACE, flow_name))
+    finally:
+        conn.close()

@@ -1,0 +1,272 @@
+"""The Prefect flows that run leadgen unattended. Each flow reads like the operator's runbook.
+
+- `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
+- `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
+- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build, write-back, summary.
+- `backfill` (on demand): rebuild lead_generation_stats for a date range, day by day.
+- `migrate` (on demand, leadgen.migrate): apply pending migrations.
+
+Every flow holds a run lock (a PostgreSQL advisory lock per flow name, see leadgen.locks), so two
+runs of the same flow never overlap. Flows take the database from the environment (libpq ``PG*``
+or ``DATABASE_URL``, else the embedded server; see leadgen.config).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
+
+from leadgen import dbt_runner
+from leadgen.config import Target, resolve_target
+from leadgen.db import connect, table_exists
+from leadgen.locks import run_lock
+from leadgen.summary import Summary, headline, load_summary, to_markdown
+
+ASSIGNMENT_MART = "analytics.lead_segment_assignments"
+STATS_MODEL = "lead_generation_stats"
+
+
+# --- tasks -------------------------------------------------------------------------------------
+def _is_connection_error(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry only what a retry can fix: the database being unreachable or dropping the connection."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:
+        return False
+    return isinstance(exc, psycopg.OperationalError)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    rows: int
+    seconds: float
+
+
+@task(
+    name="refresh-partner-performance-stats",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_condition_fn=_is_connection_error,
+    cache_policy=NO_CACHE,
+)
+def refresh_partner_stats_task(target: Target) -> RefreshResult:
+    """``select public.refresh_partner_performance_stats()``; logs the MV's row count and duration."""
+    started = time.monotonic()
+    with connect(target, autocommit=True) as conn:
+        conn.execute("select public.refresh_partner_performance_stats()")
+        row = conn.execute("select count(*) from public.partner_performance_stats").fetchone()
+    result = RefreshResult(rows=int(row[0]) if row else 0, seconds=round(time.monotonic() - started, 2))
+    get_run_logger().info(
+        "partner_performance_stats refreshed: %s rows in %.2f s", result.rows, result.seconds
+    )
+    return result
+
+
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
+    """``dbt build`` (seeds, models, tests). On a retry only what failed last time is re-run."""
+    logger = get_run_logger()
+    if retry_failed and dbt_runner.previous_run_failed("build"):
+        logger.info("retry: re-running only the nodes that failed or were skipped last time (dbt retry)")
+        dbt_runner.retry_failed(target)
+        return
+    dbt_runner.run_dbt(["build"], target)
+
+
+@task(name="write-back-segments", cache_policy=NO_CACHE)
+def write_back_task(target: Target) -> int:
+    """Copy the assignment mart to ``leads.segment_id`` (short batches, only rows that differ)."""
+    from leadgen.writeback import write_back_segments
+
+    changed = write_back_segments(target)
+    get_run_logger().info("leads.segment_id: %s rows changed", changed)
+    return changed
+
+
+@task(name="check-new-work", cache_policy=NO_CACHE)
+def assignment_work_pending(target: Target) -> str | None:
+    """Why the assignment must run (new/changed leads or segments since the mart was built), or None.
+
+    A watermark comparison only (orchestration): which leads need which segment is decided in dbt.
+    """
+    with connect(target) as conn:
+        if not table_exists(conn, ASSIGNMENT_MART):
+            return "the assignment mart does not exist yet"
+        row = conn.execute(
+            f"""
+            with watermark as (
+                select coalesce(max(assigned_at), '-infinity') as built_at from {ASSIGNMENT_MART}
+            )
+            select
+                exists (select 1 from public.leads, watermark where leads.updated_at > watermark.built_at),
+                exists (
+                    select 1 from public.lead_segments, watermark
+                    where lead_segments.updated_at > watermark.built_at
+                )
+            """
+        ).fetchone()
+    leads_changed, segments_changed = (bool(row[0]), bool(row[1])) if row else (True, True)
+    if leads_changed:
+        return "leads were created or changed since the last assignment"
+    if segments_changed:
+        return "segments changed since the last assignment"
+    return None
+
+
+@task(name="dbt-run-assignment", cache_policy=NO_CACHE)
+def dbt_assign_task(target: Target, first_run: bool) -> None:
+    """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
+    if first_run:
+        dbt_runner.run_dbt(["build", "--select", f"+{ASSIGNMENT_MART.split('.')[1]}"], target)
+    else:
+        dbt_runner.run_dbt(["run", "--select", ASSIGNMENT_MART.split(".")[1]], target)
+
+
+@task(name="publish-summary", cache_policy=NO_CACHE)
+def summary_task(target: Target) -> Summary:
+    """Yesterday per segment from the marts, as a Prefect markdown artifact (the CLI prints it too)."""
+    summary = load_summary(target)
+    create_markdown_artifact(
+        key="leadgen-daily-summary",
+        markdown=to_markdown(summary),
+        description=f"leadgen daily summary for {summary.day}",
+    )
+    get_run_logger().info(headline(summary))
+    return summary
+
+
+@task(name="rebuild-stats-day", cache_policy=NO_CACHE)
+def rebuild_stats_day_task(target: Target, day: date) -> None:
+    """Rebuild ``lead_generation_stats`` for one Amsterdam day (replaces that day's rows)."""
+    dbt_vars = f"{{stats_start_date: '{day.isoformat()}', stats_end_date: '{day.isoformat()}'}}"
+    dbt_runner.run_dbt(["run", "--select", STATS_MODEL, "--vars", dbt_vars], target)
+
+
+@task(name="test-stats", cache_policy=NO_CACHE)
+def test_stats_task(target: Target) -> None:
+    dbt_runner.run_dbt(["test", "--select", STATS_MODEL], target)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+class DatabaseUnreachableError(RuntimeError):
+    """The configured database does not answer."""
+
+
+def check_database(target: Target | None = None) -> Target:
+    """Resolve the database and check that it answers (one clear error instead of a crashed run)."""
+    target = target or resolve_target()
+    try:
+        with connect(target, connect_timeout=5) as conn:
+            conn.execute("select 1")
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        raise DatabaseUnreachableError(
+            f"cannot connect to the database {target.url()} (from {target.source}): {reason}"
+        ) from exc
+    return target
+
+
+def _is_flow_retry() -> bool:
+    """True when Prefect re-runs this flow run (flow retries, or "Retry" in the UI)."""
+    return (flow_run.run_count or 1) > 1
+
+
+def amsterdam_today(target: Target | None = None) -> date:
+    with connect(target) as conn:
+        row = conn.execute("select (now() at time zone 'Europe/Amsterdam')::date").fetchone()
+    assert row is not None
+    return row[0]
+
+
+class InvalidDateRangeError(ValueError):
+    """A backfill range that is empty or reaches into the future."""
+
+
+def validate_range(start: date, end: date, today: date) -> list[date]:
+    """The days of ``start..end`` (inclusive), or a clear error for an impossible range."""
+    if start > end:
+        raise InvalidDateRangeError(f"backfill start {start} is after end {end}")
+    if end > today:
+        raise InvalidDateRangeError(
+            f"backfill end {end} is in the future (today is {today} in Europe/Amsterdam)"
+        )
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# --- flows -------------------------------------------------------------------------------------
+@flow(name="refresh-partner-stats", log_prints=True)
+def refresh_partner_stats() -> RefreshResult:
+    """Refresh ``public.partner_performance_stats`` through its RPC."""
+    target = resolve_target()
+    with run_lock("refresh-partner-stats", target):
+        return refresh_partner_stats_task(target)
+
+
+@flow(name="assign")
+def assign() -> int:
+    """Lead -> segment for new and changed leads, then write-back; seconds when there is nothing new."""
+    logger = get_run_logger()
+    target = resolve_target()
+    with run_lock("assign", target):
+        reason = assignment_work_pending(target)
+        if reason is None:
+            logger.info("nothing new since the last assignment; done")
+            return 0
+        logger.info("assigning: %s", reason)
+        dbt_assign_task(target, first_run=reason.startswith("the assignment mart"))
+        return write_back_task(target)
+
+
+@flow(name="daily")
+def daily(retry: bool = False) -> Summary:
+    """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
+    -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
+    target = resolve_target()
+    with run_lock("daily", target):
+        refresh_partner_stats_task(target)
+        dbt_build_task(target, retry_failed=retry or _is_flow_retry())
+        write_back_task(target)
+        return summary_task(target)
+
+
+@flow(name="backfill")
+def backfill(start: date, end: date, progress: bool = True) -> int:
+    """Rebuild ``lead_generation_stats`` for ``start..end`` (Amsterdam days), day by day; idempotent.
+
+    Capacity history is not rebuilt: a past day's capacity cannot be observed after the fact; each
+    day keeps the capture it had (or the nearest earlier one, as the model documents).
+    """
+    logger = get_run_logger()
+    target = resolve_target()
+    days = validate_range(start, end, amsterdam_today(target))
+    with run_lock("backfill", target):
+        _rebuild_days(target, days, progress=progress)
+        test_stats_task(target)
+    logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))
+    return len(days)
+
+
+def _rebuild_days(target: Target, days: list[date], *, progress: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+    )
+    with Progress(*columns, disable=not progress) as bar:
+        job = bar.add_task(str(days[0]), total=len(days))
+        for day in days:
+            bar.update(job, description=str(day))
+            rebuild_stats_day_task(target, day)
+            bar.advance(job)
+
+
+FLOWS = {"assign": assign, "daily": daily, "refresh": refresh_partner_stats, "backfill": backfill}

@@ -1,0 +1,58 @@
+"""`leadgen serve`: serve every deployment of prefect.yaml from one process (single-machine install).
+
+The schedules are read from ``prefect.yaml`` (one truth for them); each deployment is served with
+``flow.to_deployment(...)`` and ``prefect.serve``. Scheduling needs a Prefect server: set
+``PREFECT_API_URL`` (e.g. ``http://127.0.0.1:4200/api`` after ``prefect server start``), otherwise
+Prefect starts a temporary one that lives only as long as this process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leadgen.config import PROJECT_ROOT
+
+PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+
+
+def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
+    """The deployments of prefect.yaml, validated by Prefect's own prefect.yaml model."""
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    raw = yaml.safe_load(path.read_text())
+    model = PrefectYamlModel.model_validate(raw)
+    return [d.model_dump(exclude_unset=True, mode="json") for d in model.deployments]
+
+
+def build_deployments(path: Path = PREFECT_YAML) -> list[Any]:
+    from prefect.flows import load_flow_from_entrypoint
+    from prefect.schedules import Cron
+
+    deployments = []
+    for spec in load_deployment_specs(path):
+        flow = load_flow_from_entrypoint(str(PROJECT_ROOT / spec["entrypoint"]))
+        schedules = [
+            Cron(s["cron"], timezone=s.get("timezone") or "UTC")
+            for s in spec.get("schedules") or []
+            if s.get("cron")
+        ]
+        deployments.append(
+            flow.to_deployment(
+                name=spec["name"],
+                description=spec.get("description"),
+                tags=spec.get("tags") or [],
+                parameters=spec.get("parameters") or {},
+                schedules=schedules,
+                concurrency_limit=spec.get("concurrency_limit"),
+            )
+        )
+    return deployments
+
+
+def serve_all(path: Path = PREFECT_YAML) -> None:
+    from prefect import serve
+
+    serve(*build_deployments(path))
