@@ -38,7 +38,8 @@ create table public.partner_marketing_campaigns (
     constraint partner_marketing_campaigns_total_clicks_check check (total_clicks >= 0),
     constraint partner_marketing_campaigns_total_impressions_check check (total_impressions >= 0),
     constraint partner_marketing_campaigns_total_leads_check check (total_leads >= 0),
-    constraint partner_marketing_campaigns_clicks_le_impressions_check
+    -- (named to sort after total_impressions_check: checks are tested in name order)
+    constraint partner_marketing_campaigns_total_impressions_ge_clicks_check
     check (total_clicks <= total_impressions),
     constraint partner_marketing_campaigns_period_check check (ended_at >= started_at)
 );
