@@ -1,7 +1,8 @@
 {% macro reporting_date() -%}
     {#-
-        The Amsterdam calendar day the planning marts report "as of": today in var timezone (Europe/Amsterdam),
-        or the var `as_of_date` ('YYYY-MM-DD') for a reproducible run or a unit test.
+        The calendar day the planning marts report "as of": today in var timezone
+        (Europe/Amsterdam), or var as_of_date ('YYYY-MM-DD') for a reproducible run or a
+        unit test. Empty or unset: today.
     -#}
     {%- set as_of = var('as_of_date', none) -%}
     {%- if as_of -%}
