@@ -332,3 +332,60 @@ def test_view_and_materialized_view_return_the_same_rows(
     assert before["partner_performance_stats"] and before["lead_routing_candidates"]
     conn.execute("select public.refresh_partner_performance_stats()")
     assert _snapshot(conn) == before
+
+
+def _phase2_hash(target: Target) -> str:
+    tables = ["lead_segment_plans", "partner_segments", "partner_landing_pages",
+              "partner_marketing_campaigns"]
+    with connect(target) as conn:
+        parts = [
+            conn.execute(  # timestamps are relative to the run's now(): left out
+                "select md5(string_agg((to_jsonb(t) - 'created_at' - 'updated_at' - 'published_at'"
+                f" - 'started_at' - 'ended_at')::text, '|' order by t.id)) from public.{table} as t"
+            ).fetchone()[0]
+            for table in tables
+        ]
+        profiles = conn.execute(
+            "select md5(string_agg(concat_ws(',', id, marketing_mode, monthly_marketing_budget,"
+            " preferred_channels, brand_color), '|' order by id)) from public.profiles"
+        ).fetchone()[0]
+    return "".join(parts) + profiles
+
+
+def test_phase2_demo_data_is_complete_valid_and_deterministic(make_db: Callable[..., Target]) -> None:
+    """Phase-2 demo rows: every status, source and channel; valid totals; same seed, same rows."""
+    from datetime import UTC, datetime
+
+    from leadgen.generate import generate_marketplace
+
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    built = []
+    for label in ("gen1", "gen2"):
+        target = make_db(label)
+        init_stand_in(target)
+        apply_migrations(target)
+        generate_marketplace(target, partners=60, leads=500, days=30, seed=11, progress=False, now=now)
+        built.append(target)
+    with connect(built[0]) as conn:
+        statuses = {r[0] for r in conn.execute("select distinct status from public.partner_landing_pages")}
+        sources = {r[0] for r in conn.execute("select distinct source from public.partner_landing_pages")}
+        channels = {
+            r[0] for r in conn.execute("select distinct channel from public.partner_marketing_campaigns")
+        }
+        zero_lead = conn.execute(
+            "select count(*) from public.partner_marketing_campaigns"
+            " where total_leads = 0 and avg_cpl is null"
+        ).fetchone()[0]
+        plans = conn.execute("select count(*) from public.lead_segment_plans").fetchone()[0]
+        primaries = conn.execute(
+            "select count(*) from public.partner_segments where is_primary and is_active"
+        ).fetchone()[0]
+        live_unpublished = conn.execute(
+            "select count(*) from public.partner_landing_pages where status = 'live' and published_at is null"
+        ).fetchone()[0]
+    assert statuses == {"concept", "review", "live", "archived"}
+    assert sources == {"ai_generated", "manual", "template"}
+    assert channels == {"google_ads", "meta_ads", "linkedin_ads", "microsoft_ads", "tiktok_ads",
+                        "other"}
+    assert zero_lead > 0 and plans > 0 and primaries > 0 and live_unpublished == 0
+    assert _phase2_hash(built[0]) == _phase2_hash(built[1])
