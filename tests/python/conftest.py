@@ -107,3 +107,12 @@ def run_dbt(target: Target, *args: str, check: bool = True) -> subprocess.Comple
 @pytest.fixture(scope="session")
 def dbt() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_dbt
+
+
+@pytest.fixture(scope="session")
+def built_platform_db(platform_db: Target, make_db: Callable[..., Target]) -> Target:
+    """A copy of ``platform_db`` on which ``dbt build`` (seeds, models, every test) ran once.
+    Shared by every test that reads the marts; do not mutate (``platform_db`` stays pristine)."""
+    built = make_db("built", template=platform_db.dbname)
+    run_dbt(built, "build")
+    return built
