@@ -101,6 +101,38 @@ def db_init_stand_in(
     typer.echo(init_stand_in(regions_as_text=regions_as_text))
 
 
+# --- migrate ---------------------------------------------------------------------------------
+@migrate_app.callback()
+def migrate(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be applied; change nothing.")
+    ] = False,
+) -> None:
+    """Apply pending migrations in order through the Prefect flow `migrate` (see `migrate status`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from leadgen.migrate import migrate_flow
+
+    typer.echo(migrate_flow(dry_run=dry_run).summary())
+
+
+@migrate_app.command("status")
+def migrate_status() -> None:
+    """Show applied, pending and changed migrations (read-only)."""
+    from leadgen.migrate import migration_status
+
+    report = migration_status()
+    for name in report.already_applied:
+        typer.echo(f"applied  {name}" + ("  (CHANGED since applied)" if name in report.changed else ""))
+    for name in report.pending:
+        typer.echo(f"pending  {name}")
+    for version in report.unknown:
+        typer.echo(f"unknown  {version} (in the history, no file)")
+    if report.changed:
+        raise typer.Exit(1)
+
+
 # --- generator -------------------------------------------------------------------------------
 @app.command("generate")
 def generate(
