@@ -116,3 +116,13 @@ def built_platform_db(platform_db: Target, make_db: Callable[..., Target]) -> Ta
     built = make_db("built", template=platform_db.dbname)
     run_dbt(built, "build")
     return built
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """The suite's only Prefect test server (temporary, SQLite; ~10 s to start). Flow and task
+    calls need it (tasks report to an API even under ``flow.fn()``); request it only when needed."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
