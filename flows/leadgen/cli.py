@@ -36,6 +36,10 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full traceba
     _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not os.environ.get("PREFECT_API_URL"):
+        # No Prefect server configured: Prefect starts a temporary one for this command, whose
+        # shutdown logs errors about events still in flight. Keep its log to what matters.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
 # --- db --------------------------------------------------------------------------------------
@@ -153,7 +157,7 @@ def _parse_day(option: str, value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+        raise ValueError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @run_app.command("assign")
@@ -198,8 +202,8 @@ def backfill_command(
     from leadgen.pipeline import amsterdam_today, backfill, check_database, validate_range
 
     start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
-    target = check_database()
-    validate_range(start_day, end_day, amsterdam_today(target))
+    validate_range(start_day, end_day, amsterdam_today())
+    check_database()
     typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
 
 

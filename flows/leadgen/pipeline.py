@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from prefect import flow, get_run_logger, task
@@ -33,6 +34,7 @@ from leadgen.summary import Summary, headline, load_summary, to_markdown
 
 ASSIGNMENT_MART = "analytics.lead_segment_assignments"
 STATS_MODEL = "lead_generation_stats"
+FIRST_RUN = "the assignment mart does not exist yet"
 
 
 # --- tasks -------------------------------------------------------------------------------------
@@ -94,23 +96,26 @@ def write_back_task(target: Target) -> int:
 
 @task(name="check-new-work", cache_policy=NO_CACHE)
 def assignment_work_pending(target: Target) -> str | None:
-    """Why the assignment must run (new/changed leads or segments since the mart was built), or None.
+    """Why the assignment must run, or None: a watermark comparison, nothing more.
 
-    A watermark comparison only (orchestration): which leads need which segment is decided in dbt.
+    The mart keeps ``source_updated_at``, the newest ``leads.updated_at`` it has read (its own
+    incremental watermark). Work exists when a lead or a segment changed after it; which leads
+    need which segment is decided in dbt, not here. Both checks are index range scans.
     """
     with connect(target) as conn:
         if not table_exists(conn, ASSIGNMENT_MART):
-            return "the assignment mart does not exist yet"
+            return FIRST_RUN
         row = conn.execute(
             f"""
             with watermark as (
-                select coalesce(max(assigned_at), '-infinity') as built_at from {ASSIGNMENT_MART}
+                select coalesce(max(source_updated_at), '-infinity') as seen_until
+                from {ASSIGNMENT_MART}
             )
             select
-                exists (select 1 from public.leads, watermark where leads.updated_at > watermark.built_at),
+                exists (select 1 from public.leads, watermark where leads.updated_at > watermark.seen_until),
                 exists (
                     select 1 from public.lead_segments, watermark
-                    where lead_segments.updated_at > watermark.built_at
+                    where lead_segments.updated_at > watermark.seen_until
                 )
             """
         ).fetchone()
@@ -180,11 +185,9 @@ def _is_flow_retry() -> bool:
     return (flow_run.run_count or 1) > 1
 
 
-def amsterdam_today(target: Target | None = None) -> date:
-    with connect(target) as conn:
-        row = conn.execute("select (now() at time zone 'Europe/Amsterdam')::date").fetchone()
-    assert row is not None
-    return row[0]
+def amsterdam_today() -> date:
+    """Today in Europe/Amsterdam, the calendar every daily number uses."""
+    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 
 
 class InvalidDateRangeError(ValueError):
@@ -222,7 +225,7 @@ def assign() -> int:
             logger.info("nothing new since the last assignment; done")
             return 0
         logger.info("assigning: %s", reason)
-        dbt_assign_task(target, first_run=reason.startswith("the assignment mart"))
+        dbt_assign_task(target, first_run=reason == FIRST_RUN)
         return write_back_task(target)
 
 
@@ -247,7 +250,7 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     """
     logger = get_run_logger()
     target = resolve_target()
-    days = validate_range(start, end, amsterdam_today(target))
+    days = validate_range(start, end, amsterdam_today())
     with run_lock("backfill", target):
         _rebuild_days(target, days, progress=progress)
         test_stats_task(target)
