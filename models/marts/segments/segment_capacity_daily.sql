@@ -1,0 +1,32 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='capture_date',
+        incremental_strategy='delete+insert',
+        post_hook=[
+            "create unique index if not exists {{ this.name }}_key_idx on {{ this }} (segment_id, capture_date)",
+        ],
+    )
+}}
+-- segment_capacity captured once per Amsterdam day: history keeps the capacity each day had.
+-- A second run on the same day replaces that day's whole capture (delete by capture_date).
+with capacity as (
+    select * from {{ ref('segment_capacity') }}
+),
+
+final as (
+    select
+        (now() at time zone '{{ var("timezone") }}')::date as capture_date,
+        segment_id,
+        branch,
+        region_code,
+        capacity_partners,
+        capacity_total_leads,
+        current_open_leads,
+        free_capacity,
+        utilization,
+        now() as captured_at
+    from capacity
+)
+
+select * from final
