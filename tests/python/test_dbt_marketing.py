@@ -10,7 +10,7 @@ recounts live in test_dbt_build.py.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +205,10 @@ def test_campaign_performance_equals_the_source_campaigns(marts: Target) -> None
     assert {r["campaign_id"] for r in mart} == source.keys()
 
     def ratio(num: Any, den: Any, places: int) -> Decimal | None:
-        return None if not den else round(Decimal(num) / Decimal(den), places)
+        # PostgreSQL's round() rounds half away from zero (Python's round() would be half-even)
+        if not den:
+            return None
+        return (Decimal(num) / Decimal(den)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
     for row in mart:
         src = source[row["campaign_id"]]
@@ -217,7 +220,7 @@ def test_campaign_performance_equals_the_source_campaigns(marts: Target) -> None
         assert row["cpl"] == ratio(src["total_spend"], src["total_leads"], 4)
         cpl = None if not src["total_leads"] else Decimal(src["total_spend"]) / src["total_leads"]
         target = src["cpl_target"]
-        assert row["cpl_vs_target"] == (None if cpl is None or not target else round(cpl / target, 4))
+        assert row["cpl_vs_target"] == (None if cpl is None or not target else ratio(cpl, target, 4))
         over = target is not None and (
             src["total_spend"] > 0 if not src["total_leads"] else cpl is not None and cpl > target
         )
