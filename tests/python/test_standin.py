@@ -224,7 +224,7 @@ def test_refresh_is_concurrent_readers_are_not_blocked(standin_db: Target) -> No
     """A reader holding the MV open does not block the RPC (a non-concurrent refresh would wait)."""
     with connect(standin_db) as reader, connect(standin_db) as refresher:
         reader.execute("select count(*) from public.partner_performance_stats").fetchone()  # keeps its lock
-        refresher.execute("set lock_timeout = '3s'")
+        refresher.execute("set lock_timeout = '1s'")
         refresher.execute("select public.refresh_partner_performance_stats()")
         refresher.commit()
         with pytest.raises(psycopg.errors.LockNotAvailable):
