@@ -9,8 +9,8 @@
         regexp_replace(
             translate(
                 lower(trim({{ expr }})),
-                'àáâãäåèéêëìíîïòóôõöùúûüýÿñçß',
-                'aaaaaaeeeeiiiiooooouuuuyyncs'
+                'àáâãäåèéêëìíîïòóôõöùúûüýÿñçßÀÁÂÃÄÅÈÉÊËÌÍÎÏÒÓÔÕÖÙÚÛÜÝÑÇ',
+                'aaaaaaeeeeiiiiooooouuuuyyncsaaaaaaeeeeiiiiooooouuuuync'
             ),
             '[[:space:]._''’`-]',
             '',
