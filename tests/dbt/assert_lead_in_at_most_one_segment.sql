@@ -1,0 +1,59 @@
+-- A lead belongs to at most one segment: one assignment row per lead, and on each day the
+-- stats over all segments add up to the distinct assigned leads of that day.
+with assignments as (
+    select * from {{ ref('lead_segment_assignments') }}
+),
+
+leads as (
+    select * from {{ ref('int_leads_bucketed') }}
+),
+
+stats as (
+    select * from {{ ref('lead_generation_stats') }}
+),
+
+duplicate_leads as (
+    select
+        lead_id::text as what,
+        count(*) as n_found,
+        1 as n_expected
+    from assignments
+    group by lead_id
+    having count(*) > 1
+),
+
+daily_stats as (
+    select
+        date as stats_date,
+        sum(leads_generated) as n_leads
+    from stats
+    group by date
+),
+
+daily_leads as (
+    select
+        (leads.created_at at time zone '{{ var("timezone") }}')::date as stats_date,
+        count(distinct leads.lead_id) as n_leads
+    from leads
+    inner join assignments on leads.lead_id = assignments.lead_id
+    where assignments.segment_id is not null
+    group by stats_date
+),
+
+mismatched_days as (
+    select
+        daily_stats.stats_date::text as what,
+        daily_stats.n_leads as n_found,
+        daily_leads.n_leads as n_expected
+    from daily_stats
+    left join daily_leads on daily_stats.stats_date = daily_leads.stats_date
+    where daily_stats.n_leads <> coalesce(daily_leads.n_leads, 0)
+),
+
+final as (
+    select * from duplicate_leads
+    union all
+    select * from mismatched_days
+)
+
+select * from final
