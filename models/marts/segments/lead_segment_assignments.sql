@@ -12,7 +12,7 @@
         ],
     )
 }}
--- depends_on: {{ ref('stg_public__lead_segments') }}
+-- depends_on: {{ ref('stg_public__lead_segments') }}, {{ ref('stg_public__leads') }}
 -- One row per lead: its segment (sticky) or why it has none.
 -- An incremental run reads only the leads changed since the newest source_updated_at here
 -- (an index range scan on leads.updated_at) plus the rows here that are unmatched or whose
@@ -38,22 +38,21 @@
             )
     ),
 
-    changed as (
-        select * from {{ ref('int_leads_resolved') }}
-        where updated_at > (select watermark.source_updated_at from watermark)
-    ),
-
-    retried as (
-        select * from {{ ref('int_leads_resolved') }}
-        where
-            lead_id in (select retry_ids.lead_id from retry_ids)
-            and updated_at <= (select watermark.source_updated_at from watermark)
+    candidate_ids as (
+        -- changed since the watermark (index range scan on leads.updated_at) ...
+        select leads.lead_id
+        from {{ ref('stg_public__leads') }} as leads
+        where leads.updated_at > (select watermark.source_updated_at from watermark)
+        union
+        -- ... and every row to retry
+        select retry_ids.lead_id from retry_ids
     ),
 
     resolved as (
-        select * from changed
-        union all
-        select * from retried
+        -- = any(array(...)) is a plain condition on leads.id, evaluated at the scan of
+        -- public.leads (its primary key), so only these leads are parsed and resolved
+        select * from {{ ref('int_leads_resolved') }}
+        where lead_id = any(array(select candidate_ids.lead_id from candidate_ids))
     ),
 {% else %}
     with resolved as (
@@ -63,13 +62,7 @@
 
 {% if is_incremental() %}
     previous as (
-        select
-            previous.*,
-            segments.segment_id is not null as is_segment_existing
-        from {{ this }} as previous
-        left join {{ ref('stg_public__lead_segments') }} as segments
-            on previous.segment_id = segments.segment_id
-        where previous.lead_id in (select resolved.lead_id from resolved)
+        select * from {{ this }}
     ),
 {% else %}
     previous as (
@@ -84,10 +77,14 @@
             null::text as unmatched_reason,
             null::timestamptz as assigned_at,
             null::text as input_fingerprint,
-            false as is_segment_existing
+            null::timestamptz as source_updated_at
         where false
     ),
 {% endif %}
+
+existing_segments as (
+    select segment_id from {{ ref('stg_public__lead_segments') }}
+),
 
 decided as (
     select
@@ -95,7 +92,7 @@ decided as (
         coalesce(
             previous.segment_id is not null
             and previous.input_fingerprint = resolved.input_fingerprint
-            and previous.is_segment_existing,
+            and existing_segments.segment_id is not null,
             false
         ) as is_kept,
         resolved.segment_id,
@@ -115,6 +112,7 @@ decided as (
         previous.assigned_at as previous_assigned_at
     from resolved
     left join previous on resolved.lead_id = previous.lead_id
+    left join existing_segments on previous.segment_id = existing_segments.segment_id
 ),
 
 final as (
