@@ -79,7 +79,7 @@ def db_url() -> None:
     """Print the DSN of the database leadgen uses (starts the embedded one if needed)."""
     from leadgen.config import resolve_target
 
-    typer.echo(resolve_target().dsn_url())
+    typer.echo(resolve_target().url(hide_password=False))
 
 
 @db_app.command("env")

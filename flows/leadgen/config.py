@@ -53,22 +53,14 @@ class Target:
             env={**self.env, "PGDATABASE": dbname},
         )
 
-    def url(self) -> str:
+    def url(self, *, hide_password: bool = True) -> str:
+        """The database as a URL; the password is masked unless asked for (`leadgen db url`)."""
         p = conninfo_to_dict(self.conninfo)
-        auth = p.get("user", "")
+        auth = str(p.get("user", ""))
         if p.get("password"):
-            auth += ":***"
-        host = p.get("host", "localhost")
-        port = p.get("port", "5432")
-        return f"postgresql://{auth}@{host}:{port}/{p.get('dbname', '')}"
-
-    def dsn_url(self) -> str:
-        """The full URL, password included (for `leadgen db url`)."""
-        p = conninfo_to_dict(self.conninfo)
-        auth = p.get("user", "")
-        if p.get("password"):
-            auth += f":{p['password']}"
-        return f"postgresql://{auth}@{p.get('host', 'localhost')}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+            auth += ":***" if hide_password else f":{p['password']}"
+        host, port, dbname = p.get("host", "localhost"), p.get("port", "5432"), p.get("dbname", "")
+        return f"postgresql://{auth}@{host}:{port}/{dbname}"
 
 
 def _env_from_conninfo(conninfo: str) -> dict[str, str]:

@@ -18,8 +18,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
-from leadgen.config import PROJECT_ROOT, Target, resolve_target  # noqa: E402
-from leadgen.db import create_database, drop_database  # noqa: E402
+from leadgen.config import PROJECT_ROOT, Target, resolve_target
+from leadgen.db import create_database, drop_database
 
 # Small enough for a 2-core CI machine, large enough to have every messy form in it.
 SMALL_MARKETPLACE = {"partners": 150, "leads": 6000, "days": 60, "seed": 7}
@@ -100,7 +100,8 @@ def run_dbt(target: Target, *args: str, check: bool = True) -> subprocess.Comple
         [str(dbt), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+        tail = f"{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{tail}")
     return result
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from leadgen.config import PROJECT_ROOT
 from leadgen.embedded import EmbeddedPostgres
 
