@@ -163,9 +163,11 @@ def _parse_day(option: str, value: str) -> date:
 @run_app.command("assign")
 def run_assign() -> None:
     """Assign new and changed leads to segments, write back leads.segment_id (seconds if nothing is new)."""
-    from leadgen.pipeline import assign, check_database
+    from leadgen.preflight import check_database
 
     check_database()
+    from leadgen.pipeline import assign
+
     typer.echo(f"assign: {assign()} leads.segment_id values changed")
 
 
@@ -176,19 +178,23 @@ def run_daily(
     ] = False,
 ) -> None:
     """Refresh the partner MV, dbt build, write back segments, print the summary."""
-    from leadgen.pipeline import check_database, daily
-    from leadgen.summary import print_summary
+    from leadgen.preflight import check_database
 
     check_database()
+    from leadgen.pipeline import daily
+    from leadgen.summary import print_summary
+
     print_summary(daily(retry=retry))
 
 
 @run_app.command("refresh")
 def run_refresh() -> None:
     """Refresh public.partner_performance_stats through its RPC."""
-    from leadgen.pipeline import check_database, refresh_partner_stats
+    from leadgen.preflight import check_database
 
     check_database()
+    from leadgen.pipeline import refresh_partner_stats
+
     result = refresh_partner_stats()
     typer.echo(f"partner_performance_stats: {result.rows} rows in {result.seconds:.2f} s")
 
@@ -199,11 +205,13 @@ def backfill_command(
     end: Annotated[str, typer.Option("--end", help="Last day to rebuild, inclusive (YYYY-MM-DD).")],
 ) -> None:
     """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent)."""
-    from leadgen.pipeline import amsterdam_today, backfill, check_database, validate_range
+    from leadgen.preflight import amsterdam_today, check_database, validate_range
 
     start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
     validate_range(start_day, end_day, amsterdam_today())
     check_database()
+    from leadgen.pipeline import backfill
+
     typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
 
 
@@ -224,10 +232,11 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Random seed of the marketplace.")] = 42,
 ) -> None:
     """Stand-in, migrations, a synthetic marketplace, the daily flow, a summary and reports/index.html."""
-    from leadgen.demo import run_demo
-    from leadgen.pipeline import check_database
+    from leadgen.preflight import check_database
 
     check_database()
+    from leadgen.demo import run_demo
+
     run_demo(fresh=fresh, partners=partners, leads=leads, days=days, seed=seed)
 
 
@@ -237,10 +246,11 @@ def docs_command(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after generating.")] = True,
 ) -> None:
     """Generate the dbt docs (dbt docs generate) and serve them on http://127.0.0.1:PORT."""
-    from leadgen.dbt_runner import run_dbt
-    from leadgen.pipeline import check_database
+    from leadgen.preflight import check_database
 
     target = check_database()
+    from leadgen.dbt_runner import run_dbt
+
     run_dbt(["docs", "generate"], target)
     if serve:
         typer.echo(f"dbt docs on http://127.0.0.1:{port} (Ctrl-C stops)")

@@ -11,13 +11,16 @@ pooler (port 5432), not the transaction-mode pooler (port 6543).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from leadgen.config import Target, resolve_target
 from leadgen.db import connect
 
 _NAMESPACE = "leadgen"
+# The flows that write the marts (assign, daily, backfill) also queue on this shared lock, so
+# they never write the same incremental tables at the same time (they wait, they do not fail).
+MARTS = "marts"
 
 
 class FlowAlreadyRunningError(RuntimeError):
@@ -42,5 +45,26 @@ def run_lock(flow_name: str, target: Target | None = None) -> Iterator[None]:
             yield
         finally:
             conn.execute("select pg_advisory_unlock(hashtext(%s), hashtext(%s))", (_NAMESPACE, flow_name))
+    finally:
+        conn.close()
+
+
+@contextmanager
+def serialized(resource: str, target: Target | None = None, *, on_wait: Callable[[str], None] | None = None
+               ) -> Iterator[None]:
+    """Wait for, then hold, the advisory lock of a shared ``resource`` (e.g. :data:`MARTS`)."""
+    target = target or resolve_target()
+    conn = connect(target, autocommit=True, application_name=f"leadgen {resource} lock")
+    key = (_NAMESPACE, f"resource:{resource}")
+    try:
+        row = conn.execute("select pg_try_advisory_lock(hashtext(%s), hashtext(%s))", key).fetchone()
+        if not (row and row[0]):
+            if on_wait:
+                on_wait(f"waiting for another run that is writing the {resource}")
+            conn.execute("select pg_advisory_lock(hashtext(%s), hashtext(%s))", key)
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s), hashtext(%s))", key)
     finally:
         conn.close()

@@ -7,17 +7,18 @@
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
 Every flow holds a run lock (a PostgreSQL advisory lock per flow name, see leadgen.locks), so two
-runs of the same flow never overlap. Flows take the database from the environment (libpq ``PG*``
-or ``DATABASE_URL``, else the embedded server; see leadgen.config).
+runs of the same flow never overlap; a second run fails at once. The flows that write the marts
+(assign, daily, backfill) also queue on one shared lock, so they never interleave. Flows take the
+database from the environment (libpq ``PG*`` or ``DATABASE_URL``, else the embedded server; see
+leadgen.config).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from prefect import flow, get_run_logger, task
@@ -29,7 +30,8 @@ from prefect.tasks import exponential_backoff
 from leadgen import dbt_runner
 from leadgen.config import Target, resolve_target
 from leadgen.db import connect, table_exists
-from leadgen.locks import run_lock
+from leadgen.locks import MARTS, run_lock, serialized
+from leadgen.preflight import amsterdam_today, validate_range
 from leadgen.summary import Summary, headline, load_summary, to_markdown
 
 ASSIGNMENT_MART = "analytics.lead_segment_assignments"
@@ -130,10 +132,11 @@ def assignment_work_pending(target: Target) -> str | None:
 @task(name="dbt-run-assignment", cache_policy=NO_CACHE)
 def dbt_assign_task(target: Target, first_run: bool) -> None:
     """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
-    if first_run:
-        dbt_runner.run_dbt(["build", "--select", f"+{ASSIGNMENT_MART.split('.')[1]}"], target)
+    model = ASSIGNMENT_MART.split(".")[1]
+    if first_run:  # seeds, parents and their data tests (unit tests are daily's)
+        dbt_runner.run_dbt(["build", "--select", f"+{model}", "--exclude-resource-type", "unit_test"], target)
     else:
-        dbt_runner.run_dbt(["run", "--select", ASSIGNMENT_MART.split(".")[1]], target)
+        dbt_runner.run_dbt(["run", "--select", model], target)
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
@@ -158,51 +161,15 @@ def rebuild_stats_day_task(target: Target, day: date) -> None:
 
 @task(name="test-stats", cache_policy=NO_CACHE)
 def test_stats_task(target: Target) -> None:
-    dbt_runner.run_dbt(["test", "--select", STATS_MODEL], target)
+    """The model's generic tests (keys, not null, relationships). The singular recounts against the
+    assignment mart run in daily: between two daily runs `assign` moves today's leads ahead."""
+    dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
 
 
 # --- helpers -----------------------------------------------------------------------------------
-class DatabaseUnreachableError(RuntimeError):
-    """The configured database does not answer."""
-
-
-def check_database(target: Target | None = None) -> Target:
-    """Resolve the database and check that it answers (one clear error instead of a crashed run)."""
-    target = target or resolve_target()
-    try:
-        with connect(target, connect_timeout=5) as conn:
-            conn.execute("select 1")
-    except psycopg.OperationalError as exc:
-        reason = " ".join(str(exc).split())
-        raise DatabaseUnreachableError(
-            f"cannot connect to the database {target.url()} (from {target.source}): {reason}"
-        ) from exc
-    return target
-
-
 def _is_flow_retry() -> bool:
     """True when Prefect re-runs this flow run (flow retries, or "Retry" in the UI)."""
     return (flow_run.run_count or 1) > 1
-
-
-def amsterdam_today() -> date:
-    """Today in Europe/Amsterdam, the calendar every daily number uses."""
-    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
-
-
-class InvalidDateRangeError(ValueError):
-    """A backfill range that is empty or reaches into the future."""
-
-
-def validate_range(start: date, end: date, today: date) -> list[date]:
-    """The days of ``start..end`` (inclusive), or a clear error for an impossible range."""
-    if start > end:
-        raise InvalidDateRangeError(f"backfill start {start} is after end {end}")
-    if end > today:
-        raise InvalidDateRangeError(
-            f"backfill end {end} is in the future (today is {today} in Europe/Amsterdam)"
-        )
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 # --- flows -------------------------------------------------------------------------------------
@@ -219,7 +186,7 @@ def assign() -> int:
     """Lead -> segment for new and changed leads, then write-back; seconds when there is nothing new."""
     logger = get_run_logger()
     target = resolve_target()
-    with run_lock("assign", target):
+    with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
         reason = assignment_work_pending(target)
         if reason is None:
             logger.info("nothing new since the last assignment; done")
@@ -234,7 +201,7 @@ def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
     -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
     target = resolve_target()
-    with run_lock("daily", target):
+    with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
         refresh_partner_stats_task(target)
         dbt_build_task(target, retry_failed=retry or _is_flow_retry())
         write_back_task(target)
@@ -251,7 +218,7 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     logger = get_run_logger()
     target = resolve_target()
     days = validate_range(start, end, amsterdam_today())
-    with run_lock("backfill", target):
+    with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
         _rebuild_days(target, days, progress=progress)
         test_stats_task(target)
     logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))

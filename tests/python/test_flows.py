@@ -1,0 +1,308 @@
+"""The Prefect flows against the real database.
+
+One module-scoped database runs the ``daily`` flow end to end (a real flow run on the suite's
+Prefect test server); the other tests reuse what it built, in file order, and the one test that
+breaks data runs last. Flow logic without orchestration goes through ``.fn()``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from leadgen import dbt_runner, pipeline, preflight
+from leadgen.config import Target
+from leadgen.db import connect
+from leadgen.locks import MARTS, FlowAlreadyRunningError, run_lock, serialized
+from leadgen.summary import Summary, load_summary
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+from prefect.states import State
+
+pytestmark = pytest.mark.slow
+
+
+def _use_target(mp: pytest.MonkeyPatch, target: Target, dbt_target_path: Path) -> None:
+    """Point leadgen (libpq variables) and dbt's artifacts at this test's database and folder."""
+    mp.delenv("DATABASE_URL", raising=False)
+    for key, value in target.env.items():
+        mp.setenv(key, value)
+    mp.setenv("DBT_TARGET_PATH", str(dbt_target_path))
+
+
+def _rows(target: Target, query: str) -> list[tuple]:
+    with connect(target) as conn:
+        return conn.execute(query).fetchall()  # type: ignore[arg-type]
+
+
+@dataclass
+class DailyRun:
+    target: Target
+    state: State
+    seconds: float
+    dbt_target_path: Path
+
+
+@pytest.fixture(scope="module")
+def daily_run(
+    prefect_harness: None,
+    platform_db: Target,
+    make_db: Callable[..., Target],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DailyRun]:
+    target = make_db("flows", template=platform_db.dbname)
+    dbt_target_path = tmp_path_factory.mktemp("dbt_target")
+    with pytest.MonkeyPatch.context() as mp:
+        _use_target(mp, target, dbt_target_path)
+        started = time.monotonic()
+        state = pipeline.daily(return_state=True)
+        yield DailyRun(target, state, time.monotonic() - started, dbt_target_path)
+
+
+# --- no database needed ------------------------------------------------------------------------
+def test_validate_range_lists_the_days_inclusive() -> None:
+    days = preflight.validate_range(date(2025, 1, 30), date(2025, 2, 2), today=date(2025, 3, 1))
+    assert days == [date(2025, 1, 30), date(2025, 1, 31), date(2025, 2, 1), date(2025, 2, 2)]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (date(2025, 2, 2), date(2025, 2, 1), "backfill start 2025-02-02 is after end 2025-02-01"),
+        (date(2025, 2, 1), date(2025, 3, 2), "backfill end 2025-03-02 is in the future"),
+    ],
+)
+def test_validate_range_refuses_impossible_ranges(start: date, end: date, message: str) -> None:
+    with pytest.raises(preflight.InvalidDateRangeError, match=message):
+        preflight.validate_range(start, end, today=date(2025, 3, 1))
+
+
+# --- locks -------------------------------------------------------------------------------------
+def test_a_second_run_of_the_same_flow_is_refused_while_the_first_holds_the_lock(empty_db: Target) -> None:
+    with run_lock("daily", empty_db):
+        refused = pytest.raises(FlowAlreadyRunningError, match="another daily run is in progress")
+        with refused, run_lock("daily", empty_db):
+            pass
+        with run_lock("assign", empty_db):  # other flows are not blocked
+            pass
+    with run_lock("daily", empty_db):  # released when the first run ends
+        pass
+
+
+def test_flows_writing_the_marts_wait_for_each_other_instead_of_interleaving(empty_db: Target) -> None:
+    events: list[str] = []
+    first_holds = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with serialized(MARTS, empty_db):
+            events.append("first in")
+            first_holds.set()
+            release.wait(10)
+            events.append("first out")
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    first_holds.wait(10)
+    threading.Timer(0.5, release.set).start()
+    with serialized(MARTS, empty_db, on_wait=events.append):
+        events.append("second in")
+    worker.join()
+    waited = "waiting for another run that is writing the marts"
+    assert events == ["first in", waited, "first out", "second in"]
+
+
+def test_daily_refuses_to_start_while_another_daily_run_holds_the_lock(
+    empty_db: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _use_target(monkeypatch, empty_db, tmp_path)
+    with run_lock("daily", empty_db), pytest.raises(FlowAlreadyRunningError, match="another daily run"):
+        pipeline.daily.fn()
+
+
+# --- refresh-partner-stats ----------------------------------------------------------------------
+def test_refresh_partner_stats_refreshes_the_mv_and_reports_its_rows(
+    prefect_harness: None, db_copy: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _use_target(monkeypatch, db_copy, tmp_path)
+    with connect(db_copy, autocommit=True) as conn:
+        conn.execute("update public.leads set status = 'new' where status = 'accepted'")
+    result = pipeline.refresh_partner_stats.fn()
+    with connect(db_copy) as conn:
+        rows = conn.execute("select count(*), sum(leads_accepted_30d) from public.partner_performance_stats")
+        count, accepted = rows.fetchone()  # type: ignore[misc]
+    assert result.rows == count > 0
+    assert accepted == 0  # the MV now reflects the change: it was refreshed
+
+
+def test_refresh_retries_connection_errors_only(prefect_harness: None, empty_db: Target) -> None:
+    fast = pipeline.refresh_partner_stats_task.with_options(retry_delay_seconds=0)
+    unreachable = Target("host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2", False, "test", {})
+    no_function = empty_db  # reachable, but the RPC does not exist: retrying cannot help
+    with get_client(sync_client=True) as client:
+        states = {"down": fast(unreachable, return_state=True), "bug": fast(no_function, return_state=True)}
+        runs = {k: client.read_task_run(s.state_details.task_run_id).run_count for k, s in states.items()}
+    assert all(s.is_failed() for s in states.values())
+    assert runs == {"down": 4, "bug": 1}  # 1 + 3 retries on OperationalError; none on a SQL error
+
+
+# --- daily, end to end ---------------------------------------------------------------------------
+def test_daily_builds_the_marts_and_writes_segments_back(daily_run: DailyRun) -> None:
+    assert daily_run.state.is_completed(), daily_run.state.message
+    target = daily_run.target
+    [(leads, assigned, written, mismatched)] = _rows(
+        target,
+        """
+        select count(*), count(a.segment_id), count(l.segment_id),
+               count(*) filter (where l.segment_id is distinct from a.segment_id)
+        from public.leads as l
+        left join analytics.lead_segment_assignments as a on a.lead_id = l.id
+        """,
+    )
+    assert leads > 0 and assigned > 0.8 * leads
+    assert written == assigned and mismatched == 0  # the write-back copied every assignment
+    marts = ("segment_capacity", "segment_capacity_daily", "lead_generation_stats", "segment_supply_demand")
+    for mart in marts:
+        [(n,)] = _rows(target, f"select count(*) from analytics.{mart}")
+        assert n > 0, mart
+    [(captured_today,)] = _rows(
+        target,
+        """select count(*) from analytics.segment_capacity_daily
+           where capture_date = (now() at time zone 'Europe/Amsterdam')::date""",
+    )
+    assert captured_today > 0  # the capacity capture of the day is part of the run
+
+
+def test_daily_shows_every_dbt_node_as_a_task_and_publishes_the_summary(daily_run: DailyRun) -> None:
+    flow_run_id = daily_run.state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        task_runs: list = []
+        while batch := client.read_task_runs(flow_run_filter=this_run, limit=200, offset=len(task_runs)):
+            task_runs += batch
+        names = {t.name for t in task_runs}
+        summary_key = ArtifactFilter(key=ArtifactFilterKey(any_=["leadgen-daily-summary"]))
+        artifacts = client.read_artifacts(artifact_filter=summary_key, flow_run_filter=this_run)
+    assert "model lead_segment_assignments" in names
+    assert "model lead_generation_stats" in names
+    assert any(n.startswith("test ") for n in names)
+    assert any(n.startswith("seed ") for n in names)
+    summary: Summary = daily_run.state.result()  # type: ignore[assignment]
+    assert artifacts and f"leadgen daily summary for {summary.day}" in artifacts[0].data
+
+
+def test_the_summary_numbers_are_the_marts_numbers(daily_run: DailyRun) -> None:
+    target = daily_run.target
+    summary = load_summary(target)
+    stats = {
+        str(r[0]): r[1:]
+        for r in _rows(
+            target,
+            """select segment_id, leads_generated, leads_accepted, acceptance_rate
+               from analytics.lead_generation_stats
+               where date = (now() at time zone 'Europe/Amsterdam')::date - 1""",
+        )
+    }
+    health = {
+        str(r[0]): r[1:]
+        for r in _rows(
+            target, "select segment_id, health_class, free_capacity from analytics.segment_supply_demand"
+        )
+    }
+    assert summary.total_leads == sum(v[0] for v in stats.values()) > 0
+    assert len(summary.segments) == len(set(stats) | set(health))
+    for line in summary.segments:
+        leads, accepted, rate = stats.get(line.segment_id, (0, 0, None))
+        assert (line.leads, line.accepted, line.acceptance_rate) == (leads, accepted, rate)
+        assert (line.health_class, line.free_capacity) == health.get(line.segment_id, (None, None))
+    flagged = {s.segment_id for s in summary.needing_attention}
+    assert flagged == {k for k, (h, _) in health.items() if h != "healthy"}
+
+
+# --- assign ------------------------------------------------------------------------------------
+def test_assign_settles_then_is_a_quick_no_op_and_picks_up_a_new_lead(daily_run: DailyRun) -> None:
+    target = daily_run.target
+    pipeline.assign()  # reads the leads the daily write-back touched; changes nothing
+    assert pipeline.assignment_work_pending.fn(target) is None
+    started = time.monotonic()
+    assert pipeline.assign() == 0
+    no_op_seconds = time.monotonic() - started
+    assert no_op_seconds < 10, f"a no-op assign took {no_op_seconds:.1f} s"
+
+    with connect(target, autocommit=True) as conn:
+        [(source_id, expected)] = conn.execute(
+            "select id, segment_id from public.leads where segment_id is not null order by id limit 1"
+        ).fetchall()
+        [(lead_id,)] = conn.execute(
+            """insert into public.leads (industry_id, postcode, province, status)
+               select industry_id, postcode, province, 'new' from public.leads where id = %s
+               returning id""",
+            (source_id,),
+        ).fetchall()
+    assert pipeline.assignment_work_pending.fn(target) is not None
+    assert pipeline.assign() >= 1
+    [(segment_id,)] = _rows(target, f"select segment_id from public.leads where id = '{lead_id}'")
+    assert segment_id == expected  # same industry, postcode and province: the same segment
+
+
+# --- backfill ----------------------------------------------------------------------------------
+def _stats(target: Target) -> list[tuple]:
+    return _rows(target, "select * from analytics.lead_generation_stats order by segment_id, date")
+
+
+def test_backfill_twice_over_the_same_range_gives_identical_tables(daily_run: DailyRun) -> None:
+    target = daily_run.target
+    end = preflight.amsterdam_today() - timedelta(days=1)
+    start = end - timedelta(days=2)
+    before = _stats(target)
+    assert pipeline.backfill(start=start, end=end, progress=False) == 3
+    first = _stats(target)
+    assert pipeline.backfill(start=start, end=end, progress=False) == 3
+    second = _stats(target)
+    assert first == second
+    assert first == before  # nothing changed in the data, so the rebuild reproduces the daily build
+
+
+# --- a failing dbt test (mutates the database: keep last) ----------------------------------------
+@flow(name="build-segments-staging")
+def _build_segment_staging() -> None:
+    dbt_runner.run_dbt(["build", "--select", "stg_public__lead_segments"])
+
+
+def test_a_failing_dbt_test_fails_the_flow_by_name_and_retry_reruns_only_that(daily_run: DailyRun) -> None:
+    target = daily_run.target
+    with connect(target, autocommit=True) as conn:
+        conn.execute(
+            "insert into public.lead_segments (branch, region, is_active)"
+            " values ('schilder', 'atlantis', false)"
+        )
+    state = _build_segment_staging(return_state=True)
+    assert state.is_failed()
+    assert "relationships_stg_public__lead_segments_region_code" in state.message
+    results = json.loads((daily_run.dbt_target_path / "run_results.json").read_text())
+    failed = {r["unique_id"] for r in results["results"] if r["status"] in ("fail", "error", "skipped")}
+    assert len(failed) < len(results["results"])  # the view and the other tests passed
+    assert dbt_runner.previous_run_failed("build")
+
+    with connect(target, autocommit=True) as conn:
+        conn.execute("delete from public.lead_segments where region = 'atlantis'")
+    pipeline.dbt_build_task.fn(target, retry_failed=True)
+    retried = json.loads((daily_run.dbt_target_path / "run_results.json").read_text())
+    assert {r["unique_id"] for r in retried["results"]} == failed
+    assert all(r["status"] == "pass" for r in retried["results"])
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    bad = Target("host=127.0.0.1 port=1 dbname=x user=x", False, "libpq environment", {})
+    with pytest.raises(preflight.DatabaseUnreachableError, match="cannot connect to the database") as err:
+        preflight.check_database(bad)
+    assert "\n" not in str(err.value)
+    assert isinstance(err.value.__cause__, psycopg.OperationalError)
