@@ -1,0 +1,365 @@
+"""The dbt segment marts on a generated marketplace, checked against recounts in plain SQL.
+
+One shared ``dbt build`` (``built_platform_db``) for the read-only checks; one ``dbt run`` of the
+capacity chain on the comma-separated-regions variant; one incremental ``dbt build`` on a copy
+after a write-back, a late status change and a new lead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from leadgen.config import Target
+from leadgen.db import connect
+from leadgen.writeback import write_back_segments
+
+TZ = "Europe/Amsterdam"
+
+
+def rows(target: Target, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    with connect(target) as conn:
+        return conn.execute(query, params or {}).fetchall()  # type: ignore[arg-type]
+
+
+def scalar(target: Target, query: str, params: dict[str, Any] | None = None) -> Any:
+    return rows(target, query, params)[0][0]
+
+
+ASSIGNMENTS = """
+    select lead_id, segment_id, branch, region_code, region_source, is_region_conflict,
+           unmatched_reason, assigned_at
+    from analytics.lead_segment_assignments order by lead_id
+"""
+STATS = "select * from analytics.lead_generation_stats order by segment_id, date"
+
+
+# --- read-only checks on the shared build -------------------------------------------------
+
+
+def test_every_lead_assigned_exactly_once_with_a_consistent_reason(built_platform_db: Target) -> None:
+    n_leads, n_rows, n_distinct, n_matched = rows(
+        built_platform_db,
+        """
+        select
+            (select count(*) from public.leads),
+            count(*), count(distinct lead_id), count(segment_id)
+        from analytics.lead_segment_assignments
+        """,
+    )[0]
+    assert n_rows == n_distinct == n_leads
+    assert 0 < n_matched < n_leads  # the generator makes both matched and unmatched leads
+    reasons = dict(
+        rows(
+            built_platform_db,
+            "select unmatched_reason, count(*) from analytics.lead_segment_assignments"
+            " where segment_id is null group by 1",
+        )
+    )
+    assert set(reasons) == {"unknown_industry", "no_region", "no_active_segment"}
+
+
+def test_clean_postcodes_resolve_to_the_municipality_of_the_pc4_seed(built_platform_db: Target) -> None:
+    # Independent of the models: a direct range join on the seed for textbook postcodes.
+    checked, wrong = rows(
+        built_platform_db,
+        """
+        select count(*), count(*) filter (
+            where a.region_code is distinct from r.municipality_code or a.region_source <> 'postcode'
+        )
+        from public.leads as l
+        inner join analytics.lead_segment_assignments as a on a.lead_id = l.id
+        inner join seeds.region_pc4_ranges as r
+            on substring(l.postcode from '^([1-9][0-9]{3}) ?[A-Z]{2}$')::int between r.pc4_from and r.pc4_to
+        where l.postcode ~ '^[1-9][0-9]{3} ?[A-Z]{2}$'
+        """,
+    )[0]
+    assert checked > 100
+    assert wrong == 0
+
+
+def test_matched_leads_get_the_most_specific_active_segment(built_platform_db: Target) -> None:
+    bad = rows(
+        built_platform_db,
+        """
+        with regions as (
+            select province_code as region_code, province_code from seeds.region_provinces
+            union all
+            select municipality_code, province_code from seeds.region_municipalities
+        ),
+        checked as (
+            select
+                a.lead_id, a.segment_id, s.branch as segment_branch, s.region as segment_region,
+                s.is_active, a.branch, a.region_code, r.province_code,
+                (select m.id from public.lead_segments as m
+                 where m.is_active and m.branch = a.branch and m.region = a.region_code) as own_segment,
+                (select p.id from public.lead_segments as p
+                 where p.is_active and p.branch = a.branch and p.region = r.province_code) as province_segment
+            from analytics.lead_segment_assignments as a
+            left join public.lead_segments as s on s.id = a.segment_id
+            left join regions as r on r.region_code = a.region_code
+        )
+        select * from checked
+        where
+            (segment_id is not null and (
+                not is_active
+                or segment_branch <> branch
+                or segment_id <> coalesce(own_segment, province_segment)
+            ))
+            or (segment_id is null and branch is not null and region_code is not null
+                and coalesce(own_segment, province_segment) is not null)
+        limit 5
+        """,
+    )
+    assert bad == []
+    n_municipality = scalar(
+        built_platform_db,
+        """
+        select count(*) from analytics.lead_segment_assignments as a
+        inner join seeds.region_municipalities as m on m.municipality_code = a.region_code
+        inner join public.lead_segments as s on s.id = a.segment_id and s.region = a.region_code
+        """,
+    )
+    assert n_municipality > 0  # municipality segments really win somewhere
+
+
+def test_capacity_recount_counts_each_partner_once(built_platform_db: Target) -> None:
+    mismatches = rows(
+        built_platform_db,
+        """
+        with recount as (
+            select
+                m.segment_id,
+                count(*) as partners,
+                count(distinct m.partner_id) as distinct_partners,
+                sum(coalesce(p.max_open_leads, 0)) as total,
+                sum(coalesce(s.open_leads_count, 0)) as open,
+                sum(greatest(coalesce(p.max_open_leads, 0) - coalesce(s.open_leads_count, 0), 0)) as free
+            from analytics.partner_segment_matches as m
+            inner join public.profiles as p on p.id = m.partner_id
+            left join public.partner_performance_stats as s on s.partner_id = m.partner_id
+            group by m.segment_id
+        )
+        select c.segment_id
+        from analytics.segment_capacity as c
+        full outer join recount as r on r.segment_id = c.segment_id
+        where
+            c.segment_id is null
+            or coalesce(r.partners, 0) <> c.capacity_partners
+            or coalesce(r.distinct_partners, 0) <> c.capacity_partners
+            or coalesce(r.total, 0) <> c.capacity_total_leads
+            or coalesce(r.open, 0) <> c.current_open_leads
+            or coalesce(r.free, 0) <> c.free_capacity
+            or c.utilization is distinct from round(r.open::numeric / nullif(r.total, 0), 4)
+        """,
+    )
+    assert mismatches == []
+    active, with_row, without_partners = rows(
+        built_platform_db,
+        """
+        select
+            (select count(*) from public.lead_segments where is_active),
+            count(*),
+            count(*) filter (where capacity_partners = 0 and capacity_total_leads = 0 and utilization is null)
+        from analytics.segment_capacity
+        """,
+    )[0]
+    assert active == with_row
+    # explicit links of routable partners to active segments are all there
+    missing = scalar(
+        built_platform_db,
+        """
+        select count(*) from public.partner_segments as ps
+        inner join public.profiles as p on p.id = ps.partner_id and p.is_active_for_routing and not p.is_admin
+        inner join public.lead_segments as s on s.id = ps.segment_id and s.is_active
+        left join analytics.partner_segment_matches as m
+            on m.partner_id = ps.partner_id and m.segment_id = ps.segment_id and m.match_source <> 'profile'
+        where ps.is_active and m.partner_id is null
+        """,
+    )
+    assert missing == 0
+    assert without_partners < active
+
+
+def test_stats_equal_a_recount_by_amsterdam_day_without_partner_fanout(built_platform_db: Target) -> None:
+    mismatches = rows(
+        built_platform_db,
+        """
+        with recount as (
+            select
+                a.segment_id,
+                (l.created_at at time zone %(tz)s)::date as day,
+                count(*) as generated,
+                count(*) filter (where l.status = 'accepted') as accepted,
+                count(*) filter (where l.status = 'rejected') as rejected,
+                count(*) filter (where l.status in ('new', 'pending')) as pending
+            from public.leads as l
+            inner join analytics.lead_segment_assignments as a on a.lead_id = l.id
+            where a.segment_id is not null
+            group by 1, 2
+        )
+        select coalesce(s.segment_id, r.segment_id), coalesce(s.date, r.day)
+        from analytics.lead_generation_stats as s
+        full outer join recount as r on r.segment_id = s.segment_id and r.day = s.date
+        where
+            s.segment_id is null
+            or coalesce(r.generated, 0) <> s.leads_generated
+            or coalesce(r.accepted, 0) <> s.leads_accepted
+            or coalesce(r.rejected, 0) <> s.leads_rejected
+            or coalesce(r.pending, 0) <> s.leads_pending
+            or s.acceptance_rate is distinct from round(
+                r.accepted::numeric / nullif(r.accepted + r.rejected, 0), 4)
+        limit 5
+        """,
+        {"tz": TZ},
+    )
+    assert mismatches == []
+    # dense: an active segment has one row per day from its first lead day to today
+    not_dense = rows(
+        built_platform_db,
+        """
+        select s.segment_id, count(*), min(s.date), max(s.date)
+        from analytics.lead_generation_stats as s
+        inner join public.lead_segments as seg on seg.id = s.segment_id and seg.is_active
+        group by s.segment_id
+        having
+            count(*) <> max(s.date) - min(s.date) + 1
+            or max(s.date) <> (now() at time zone %(tz)s)::date
+        """,
+        {"tz": TZ},
+    )
+    assert not_dense == []
+    n_capacity = scalar(
+        built_platform_db,
+        "select count(*) from analytics.lead_generation_stats"
+        " where date = (now() at time zone %(tz)s)::date and capacity_partners is null",
+        {"tz": TZ},
+    )
+    assert n_capacity == 0  # today's capture exists for every active segment
+
+
+# --- both profiles.regions variants ---------------------------------------------------------
+
+
+def test_regions_text_and_array_give_the_same_matches_and_capacity(
+    built_platform_db: Target,
+    platform_db_text_regions: Target,
+    make_db: Callable[..., Target],
+    dbt: Callable[..., Any],
+) -> None:
+    text_db = make_db("txt_built", template=platform_db_text_regions.dbname)
+    assert (
+        scalar(
+            text_db,
+            "select format_type(atttypid, atttypmod) from pg_attribute"
+            " where attrelid = 'public.profiles'::regclass and attname = 'regions'",
+        )
+        == "text"
+    )
+    dbt(
+        text_db,
+        "build",
+        "--select",
+        "+segment_capacity",
+        "--resource-type",
+        "seed",
+        "--resource-type",
+        "model",
+    )
+    matches = (
+        "select segment_id, partner_id, match_source from analytics.partner_segment_matches order by 1, 2"
+    )
+    capacity = "select * from analytics.segment_capacity order by segment_id"
+    array_matches = rows(built_platform_db, matches)
+    assert len(array_matches) > 100
+    assert rows(text_db, matches) == array_matches
+    assert rows(text_db, capacity) == rows(built_platform_db, capacity)
+
+
+# --- incremental: write-back, late status change, new lead, re-run ---------------------------
+
+
+def test_writeback_then_incremental_rerun(
+    built_platform_db: Target,
+    make_db: Callable[..., Target],
+    dbt: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    db = make_db("incr", template=built_platform_db.dbname)
+    assignments_before = rows(db, ASSIGNMENTS)
+    stats_before = {(r[0], r[1]): r for r in rows(db, STATS)}
+    n_matched = scalar(db, "select count(segment_id) from analytics.lead_segment_assignments")
+
+    # write-back: only differing rows, in batches of at most batch_size, then nothing
+    with caplog.at_level(logging.INFO, logger="leadgen.writeback"):
+        changed = write_back_segments(db, batch_size=1000)
+    assert changed == n_matched  # leads.segment_id started all NULL
+    batch_sizes = [
+        int(m.group(1)) for r in caplog.records if (m := re.search(r"changed (\d+) rows", r.getMessage()))
+    ]
+    assert batch_sizes and max(batch_sizes) <= 1000 and sum(batch_sizes) == changed
+    assert len(batch_sizes) >= changed / 1000
+    assert (
+        scalar(
+            db,
+            """
+        select count(*) from public.leads as l
+        join analytics.lead_segment_assignments as a on a.lead_id = l.id
+        where l.segment_id is distinct from a.segment_id""",
+        )
+        == 0
+    )
+    assert write_back_segments(db) == 0
+
+    # a late status change on a lead created 3 Amsterdam days ago, and a brand-new lead
+    lead_id, segment_id, day = rows(
+        db,
+        """
+        select l.id, a.segment_id, (l.created_at at time zone %(tz)s)::date
+        from public.leads as l join analytics.lead_segment_assignments as a on a.lead_id = l.id
+        where a.segment_id is not null and l.status = 'pending'
+          and (l.created_at at time zone %(tz)s)::date = (now() at time zone %(tz)s)::date - 3
+        order by l.id limit 1""",
+        {"tz": TZ},
+    )[0]
+    with connect(db) as conn:
+        conn.execute("update public.leads set status = 'accepted' where id = %s", (lead_id,))
+        new_lead = conn.execute("""
+            insert into public.leads (industry_id, postcode, province, status)
+            select l.industry_id, l.postcode, l.province, 'new'
+            from public.leads as l join analytics.lead_segment_assignments as a on a.lead_id = l.id
+            where a.segment_id is not null and a.region_source = 'postcode'
+            order by l.id limit 1
+            returning id""").fetchone()[0]
+
+    dbt(db, "build")
+
+    after = rows(db, ASSIGNMENTS)
+    # old leads: nothing changed (the write-back bumped updated_at, the re-read kept everything)
+    assert [r for r in after if r[0] != new_lead] == assignments_before
+    assert scalar(
+        db,
+        "select segment_id is not null from analytics.lead_segment_assignments where lead_id = %(id)s",
+        {"id": new_lead},
+    )
+    stats_after = {(r[0], r[1]): r for r in rows(db, STATS)}
+    # stats columns: segment_id, date, generated, accepted, rejected, pending, ...
+    late_before, late_after = stats_before[(segment_id, day)], stats_after[(segment_id, day)]
+    assert late_after[2:6] == (late_before[2], late_before[3] + 1, late_before[4], late_before[5] - 1)
+    new_segment, today = rows(
+        db,
+        """
+        select a.segment_id, (l.created_at at time zone %(tz)s)::date
+        from public.leads as l join analytics.lead_segment_assignments as a on a.lead_id = l.id
+        where l.id = %(id)s""",
+        {"tz": TZ, "id": new_lead},
+    )[0]
+    assert stats_after[(new_segment, today)][2] == stats_before[(new_segment, today)][2] + 1
+    changed_keys = {
+        k for k in stats_before.keys() | stats_after.keys() if stats_before.get(k) != stats_after.get(k)
+    }
+    assert changed_keys == {(segment_id, day), (new_segment, today)}
+    assert write_back_segments(db) == 1  # the new lead only
