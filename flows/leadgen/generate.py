@@ -509,6 +509,25 @@ def _foreign_keys_checked_once(conn: psycopg.Connection, table: str) -> Iterator
             sql.SQL(table), sql.Identifier(name), sql.SQL(definition)))
 
 
+@contextmanager
+def _secondary_indexes_built_after(conn: psycopg.Connection, table: str) -> Iterator[None]:
+    """The table is empty when the generator starts: build its secondary indexes (not the primary key
+    or unique constraints) once after the load, sorted, instead of row by row."""
+    indexes = conn.execute(
+        "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index as i "
+        "where i.indrelid = %s::regclass and not i.indisprimary "
+        "and not exists (select 1 from pg_constraint as c where c.conindid = i.indexrelid) "
+        "order by 1",
+        (table,),
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(sql.SQL("drop index {}").format(sql.SQL(name)))
+    yield
+    conn.execute("set local maintenance_work_mem = '256MB'")
+    for _, definition in indexes:
+        conn.execute(definition)  # type: ignore[arg-type]
+
+
 def _regions_type(conn: psycopg.Connection) -> str:
     row = conn.execute(
         "select format_type(atttypid, atttypmod) from pg_attribute "
@@ -703,11 +722,17 @@ def generate_marketplace(
         n_wheel, n_all_partners = _load_generator_tables(conn, ref, industries, profiles, slots)
         statement = leads_chunk_sql(seed)
         params = {"now": now, "n_pc4": len(ref.pc4), "n_wheel": n_wheel, "n_all_partners": n_all_partners}
-        with _progress(progress, leads) as advance, _foreign_keys_checked_once(conn, "public.leads"):
+        with (
+            _progress(progress, leads) as advance,
+            _foreign_keys_checked_once(conn, "public.leads"),
+            _secondary_indexes_built_after(conn, "public.leads"),
+        ):
             for lo in range(1, leads + 1, CHUNK_ROWS):
                 hi = min(lo + CHUNK_ROWS - 1, leads)
                 conn.execute(statement, {**params, "lo": lo, "hi": hi})  # type: ignore[arg-type]
                 advance(hi - lo + 1)
+            inserted = time.monotonic()
+        indexed = time.monotonic()
         extra = ""
         if table_exists(conn, "public.lead_segments"):
             segments = _make_segments(conn, rng, ref, profiles, leads, now, days)
@@ -725,7 +750,8 @@ def generate_marketplace(
     return (
         f"generated {leads:,} leads over {days} days, {n_partners:,} partners and "
         f"{len(profiles) - n_partners} admins, {len(industries)} industries{extra} "
-        f"(seed {seed}) in {elapsed:.1f} s"
+        f"(seed {seed}) in {elapsed:.1f} s (lead inserts {inserted - started:.1f} s, "
+        f"indexes and foreign keys {indexed - inserted:.1f} s)"
     )
 
 
