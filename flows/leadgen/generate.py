@@ -732,6 +732,7 @@ def generate_marketplace(
                 conn.execute(statement, {**params, "lo": lo, "hi": hi})  # type: ignore[arg-type]
                 advance(hi - lo + 1)
             inserted = time.monotonic()
+        conn.execute("reset enable_mergejoin")
         indexed = time.monotonic()
         extra = ""
         if table_exists(conn, "public.lead_segments"):
