@@ -294,7 +294,7 @@ def test_a_failing_dbt_test_fails_the_flow_by_name_and_retry_reruns_only_that(da
 
     with connect(target, autocommit=True) as conn:
         conn.execute("delete from public.lead_segments where region = 'atlantis'")
-    pipeline.dbt_build_task.fn(target, retry_failed=True)
+    pipeline.dbt_build_task(target, retry_failed=True)
     retried = json.loads((daily_run.dbt_target_path / "run_results.json").read_text())
     assert {r["unique_id"] for r in retried["results"]} == failed
     assert all(r["status"] == "pass" for r in retried["results"])
