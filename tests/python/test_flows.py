@@ -306,3 +306,43 @@ def test_an_unreachable_database_is_one_clear_error() -> None:
         preflight.check_database(bad)
     assert "\n" not in str(err.value)
     assert isinstance(err.value.__cause__, psycopg.OperationalError)
+
+
+# --- deployments ---------------------------------------------------------------------------------
+def test_prefect_yaml_passes_prefects_own_loader_with_the_schedules() -> None:
+    from leadgen.serve import PREFECT_YAML
+    from prefect.cli.deploy._config import _load_deploy_configs_and_actions
+    from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedule
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.flows import load_flow_from_entrypoint
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    configs, _ = _load_deploy_configs_and_actions(PREFECT_YAML, console=console)
+    assert console.export_text() == ""  # the loader prints validation problems and skips the file
+    by_name = {c["name"]: c for c in configs}
+    assert set(by_name) == {"daily", "assign", "refresh-partner-stats", "backfill", "migrate"}
+    crons = {
+        name: [_schedule_config_to_deployment_schedule(s)["schedule"] for s in c.get("schedules") or []]
+        for name, c in by_name.items()
+    }
+    assert crons["daily"] == [CronSchedule(cron="0 3 * * *", timezone="Europe/Amsterdam")]
+    assert crons["assign"] == [CronSchedule(cron="*/10 * * * *", timezone="Europe/Amsterdam")]
+    assert crons["backfill"] == crons["migrate"] == crons["refresh-partner-stats"] == []
+    for name, config in by_name.items():
+        assert load_flow_from_entrypoint(config["entrypoint"]).name == name
+
+
+def test_leadgen_serve_registers_every_deployment_with_its_schedule(prefect_harness: None) -> None:
+    from leadgen.serve import build_deployments
+
+    with get_client(sync_client=True) as client:
+        for deployment in build_deployments():
+            deployment.apply()
+        registered = {d.name: d for d in client.read_deployments()}
+    assert {"daily", "assign", "backfill", "migrate", "refresh-partner-stats"} <= set(registered)
+    daily_schedule = registered["daily"].schedules[0].schedule
+    assert (daily_schedule.cron, daily_schedule.timezone) == ("0 3 * * *", "Europe/Amsterdam")
+    assign_schedule = registered["assign"].schedules[0].schedule
+    assert (assign_schedule.cron, assign_schedule.timezone) == ("*/10 * * * *", "Europe/Amsterdam")
+    assert registered["backfill"].schedules == [] and registered["migrate"].schedules == []
