@@ -1,0 +1,628 @@
+"""leadgen benchmarks (issue #6): `make bench`, or `.venv/bin/python bench/run_bench.py --help`.
+
+Generates marketplaces of 1 M and 10 M leads (≈5 k partners, ≈2 k segments, 365 days) in the bench's
+own databases (``leadgen_bench_*``) on the server leadgen resolves, then measures, in one run:
+
+1. incremental daily run: one new day of 30 k leads on top of the history, at 1 M and at 10 M:
+   the assignment + stats SQL alone (dbt node execution times) and the whole `leadgen run daily`;
+2. the seed's aggregation query (bench/seed_query.sql) vs our model for the same day;
+3. full rebuild of assignment + stats over the history vs the floor (a bare group by over
+   leads with leads.segment_id precomputed);
+4. write-back of every lead from scratch: rows/s, and the longest lock (see BENCHMARKS.md);
+5. start-up: embedded server start, dbt invocation overhead, Prefect start, no-op `assign`.
+
+Prints a table (medians of --runs runs) and writes bench/results.json. See BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from benchlib import (
+    BIN,
+    WORK_DIR,
+    RowWriter,
+    TransactionSampler,
+    compiled_sql,
+    log,
+    median,
+    run_cli,
+    run_dbt,
+    scalar,
+    sql_conn,
+    stopwatch,
+)
+from leadgen.config import PROJECT_ROOT, Target, resolve_target
+from leadgen.db import create_database, drop_database
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results.json"
+SEED_QUERY = BENCH_DIR / "seed_query.sql"
+DB_PREFIX = "leadgen_bench"
+GEN_SEED = 20240601
+# The models of "assignment and stats" (their staging/intermediate parents are views or ephemeral).
+ASSIGN_STATS_SELECT = ["+lead_segment_assignments", "+lead_generation_stats"]
+STATS_MODEL = "lead_generation_stats"
+ASSIGN_MODEL = "lead_segment_assignments"
+
+
+# --- sizes ---------------------------------------------------------------------------------------
+def sizes(scale: float) -> dict[str, Any]:
+    return {
+        "scale": scale,
+        "partners": max(60, round(5_000 * scale)),
+        "segments_target": max(150, round(2_000 * min(1.0, scale * 10))),
+        "days": 365,
+        "new_day_leads": max(300, round(30_000 * scale)),
+        "histories": {"1m": round(1_000_000 * scale), "10m": round(10_000_000 * scale)},
+    }
+
+
+# --- databases -----------------------------------------------------------------------------------
+def db_exists(server: Target, name: str) -> bool:
+    with sql_conn(server.with_database("postgres")) as conn:
+        return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is not None
+
+
+def template_name(label: str, cfg: dict[str, Any]) -> str:
+    return f"{DB_PREFIX}_{label}_s{str(cfg['scale']).replace('.', 'p')}_tpl"
+
+
+def _template_ok(server: Target, name: str, leads: int) -> bool:
+    if not db_exists(server, name):
+        return False
+    target = server.with_database(name)
+    if not scalar(target, "select to_regclass('public.bench_meta') is not null"):
+        return False
+    return scalar(target, "select leads from public.bench_meta") == leads
+
+
+def build_template(server: Target, label: str, leads: int, cfg: dict[str, Any], args: argparse.Namespace,
+                   base: Target | None = None) -> Target:
+    """A generated, never-built marketplace kept as a template (reused by later bench runs unless
+    --fresh): every measurement runs on a copy of it.
+
+    With ``base`` (the 1 M template) and without --generate-all, the larger history is the base
+    marketplace with its leads replicated (same partners, segments and mix; see BENCHMARKS.md):
+    the generator needs about 6 min per million leads on this 2-core machine while others work.
+    """
+    from leadgen.generate import generate_marketplace
+    from leadgen.migrate import apply_migrations
+    from leadgen.standin import init_stand_in
+
+    name = template_name(label, cfg)
+    if not args.fresh and _template_ok(server, name, leads):
+        log(f"reusing template {name}")
+        return server.with_database(name)
+    drop_database(server, name)
+    timings: dict[str, Any] = {}
+    if base is not None and not args.generate_all:
+        base_leads = scalar(base, "select leads from public.bench_meta")
+        with stopwatch() as t:
+            target = create_database(server, name, template=base.dbname)
+            replicate_leads(target, leads // base_leads)
+        timings.update({"method": f"1 M template x{leads // base_leads} (replicated)", "replicate_s": t()})
+    else:
+        target = create_database(server, name)
+        with stopwatch() as t:
+            init_stand_in(target)
+            apply_migrations(target)
+        timings["schema_s"] = t()
+        log(f"{name}: generating {leads:,} leads, {cfg['partners']:,} partners, {cfg['days']} days")
+        with stopwatch() as t:
+            generate_marketplace(
+                target, partners=cfg["partners"], leads=leads, days=cfg["days"], seed=GEN_SEED,
+                progress=sys.stderr.isatty(),
+            )
+        timings.update({"method": "leadgen generate", "generate_s": t()})
+        with sql_conn(target) as conn:
+            top_up_segments(conn, cfg["segments_target"])
+            # "From scratch": the write-back benchmark starts from no lead assigned.
+            conn.execute("update public.leads set segment_id = null where segment_id is not null")
+    with sql_conn(target) as conn:
+        conn.execute("drop table if exists public.bench_meta")
+        conn.execute("select public.refresh_partner_performance_stats()")
+        conn.execute("vacuum analyze")
+        conn.execute("create table public.bench_meta as select %s::bigint as leads, %s::jsonb as timings",
+                     (leads, json.dumps(timings)))
+    log(f"{name}: ready ({timings})")
+    return target
+
+
+def replicate_leads(target: Target, factor: int) -> None:
+    """Add ``factor - 1`` copies of every lead (new ids, created_at shifted back by up to a day, the
+    same industry, province, postcode, status and partner): ``factor`` x the history."""
+    with sql_conn(target) as conn:
+        conn.execute("create temporary table bench_original as select * from public.leads")
+        for r in range(1, factor):
+            with stopwatch() as t:
+                conn.execute(_REPLICATE_SQL, {"r": r})
+            log(f"{target.dbname}: replica {r}/{factor - 1} in {t():.0f}s")
+
+
+_REPLICATE_SQL = """
+insert into public.leads (id, created_at, updated_at, industry_id, province, postcode, city, status,
+                          partner_id, assigned_at, customer_name, description)
+select gen_random_uuid(), l.created_at - s.shift, l.updated_at - s.shift, l.industry_id, l.province,
+       l.postcode, l.city, l.status, l.partner_id, l.assigned_at - s.shift, l.customer_name, l.description
+from pg_temp.bench_original as l
+cross join lateral (
+    select mod(%(r)s::bigint * 7919 + abs(hashtext(l.id::text)::bigint), 1440)
+        * interval '1 minute' as shift
+) as s
+"""
+
+
+def top_up_segments(conn: psycopg.Connection, wanted: int) -> None:
+    """Add active municipality segments (branches x municipalities that have leads) until the
+    marketplace has about ``wanted`` segments, the issue's ≈2 k at full size."""
+    have = conn.execute("select count(*) from public.lead_segments").fetchone()[0]  # type: ignore[index]
+    if have >= wanted:
+        return
+    # Municipalities by size (number of PC4 codes), the biggest first.
+    pc4s: dict[str, int] = {}
+    for line in (PROJECT_ROOT / "seeds/regions/region_pc4_ranges.csv").read_text().splitlines()[1:]:
+        lo, hi, muni = line.split(",")[:3]
+        pc4s[muni] = pc4s.get(muni, 0) + int(hi) - int(lo) + 1
+    municipalities = sorted(pc4s, key=lambda m: (-pc4s[m], m))
+    branches = [r[0] for r in conn.execute("select distinct branch from public.lead_segments order by 1")]
+    pairs = [(b, m) for m in municipalities for b in branches]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into public.lead_segments (branch, region, is_active) values (%s, %s, true) "
+            "on conflict do nothing",
+            pairs[: max(0, wanted - have)],
+        )
+
+
+def work_copy(server: Target, template: Target, label: str) -> Target:
+    name = f"{DB_PREFIX}_{label}_work"
+    drop_database(server, name)
+    with stopwatch() as t:
+        target = create_database(server, name, template=template.dbname)
+    log(f"{name}: copied from template in {t():.1f}s")
+    return target
+
+
+# --- workload ------------------------------------------------------------------------------------
+NEW_DAY_SQL = """
+-- A new batch of leads: created within the last 24 h, drawn from the history's own mix of
+-- industries, provinces and postcodes (messy forms included), status new.
+insert into public.leads (created_at, industry_id, province, postcode, city, status)
+select
+    now() - random() * interval '23 hours',
+    s.industry_id, s.province, s.postcode, s.city, 'new'
+from (
+    select industry_id, province, postcode, city
+    from public.leads tablesample system (5)
+    limit %(n)s
+) as s
+"""
+
+STATUS_MOVES_SQL = """
+-- Statuses move after the day: a share of the last 10 days' open leads gets accepted or rejected.
+update public.leads
+set status = case when random() < 0.6 then 'accepted' else 'rejected' end
+where id in (
+    select id from public.leads
+    where created_at >= now() - interval '10 days' and status in ('new', 'pending')
+    order by id
+    limit %(n)s
+)
+"""
+
+
+def add_new_day(target: Target, n: int) -> None:
+    with sql_conn(target) as conn:
+        got = 0
+        while got < n:  # tablesample may return fewer rows than asked on small tables
+            cur = conn.execute(NEW_DAY_SQL, {"n": n - got})
+            got += cur.rowcount
+        conn.execute(STATUS_MOVES_SQL, {"n": n // 3})
+        conn.execute("analyze public.leads")
+
+
+def write_back(target: Target) -> int:
+    from leadgen.writeback import write_back_segments
+
+    return write_back_segments(target, batch_size=5000)
+
+
+# --- measurements --------------------------------------------------------------------------------
+def measure_full_rebuild(target: Target, runs: int) -> dict[str, Any]:
+    run_dbt(target, "seed", "--full-refresh")
+    sql_s, walls, per_node = [], [], []
+    for _ in range(runs):
+        r = run_dbt(target, "run", "--full-refresh", "--select", *ASSIGN_STATS_SELECT)
+        sql_s.append(r.sql_seconds())
+        walls.append(r.wall_s)
+        per_node.append(r.nodes)
+    return {"sql_s": median(sql_s), "dbt_wall_s": median(walls), "runs_sql_s": sql_s,
+            "nodes_last_run": per_node[-1]}
+
+
+def measure_floor(target: Target, runs: int) -> dict[str, Any]:
+    floor_sql = """
+        create temporary table bench_floor as
+        select
+            segment_id,
+            (created_at at time zone 'Europe/Amsterdam')::date as day,
+            count(*) as leads_generated,
+            count(*) filter (where status = 'accepted') as leads_accepted,
+            count(*) filter (where status = 'rejected') as leads_rejected,
+            count(*) filter (where status in ('new', 'pending')) as leads_pending
+        from public.leads
+        where segment_id is not null
+        group by 1, 2
+    """
+    times = []
+    for _ in range(runs):
+        with sql_conn(target) as conn, stopwatch() as t:
+            conn.execute(floor_sql)
+        times.append(t())
+    return {"floor_s": median(times), "runs_s": times}
+
+
+def measure_writeback(target: Target) -> dict[str, Any]:
+    sample = "select id::text from public.leads tablesample system (1) limit 50000"
+    ids = [r[0] for r in _rows(target, sample)]
+    sampler = TransactionSampler(target)
+    writer = RowWriter(target, ids, rate_per_s=200)
+    sampler.start()
+    writer.start()
+    try:
+        with stopwatch() as t:
+            changed = write_back(target)
+    finally:
+        writer.stop()
+        sampler.stop()
+    txs = sampler.transactions
+    lat = sorted(writer.latencies_ms)
+    return {
+        "rows_changed": changed,
+        "seconds": t(),
+        "rows_per_s": changed / t() if t() else None,
+        "transactions_seen": len(txs),
+        "max_tx_ms": max(txs) if txs else None,
+        "p99_tx_ms": txs[int(0.99 * (len(txs) - 1))] if txs else None,
+        "median_tx_ms": median(txs),
+        "writer_statements": len(lat),
+        "writer_errors": len(writer.errors),
+        "writer_error_samples": writer.errors[:3],
+        "writer_max_ms": lat[-1] if lat else None,
+        "writer_p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else None,
+        "sampler_samples": sampler.samples,
+    }
+
+
+def measure_incremental(target: Target, cfg: dict[str, Any], runs: int) -> dict[str, Any]:
+    sql_s, wb_s, flow_s, nodes = [], [], [], []
+    for _ in range(runs):
+        add_new_day(target, cfg["new_day_leads"])
+        r = run_dbt(target, "run", "--select", *ASSIGN_STATS_SELECT)
+        with stopwatch() as t:
+            write_back(target)
+        sql_s.append(r.sql_seconds())
+        wb_s.append(t())
+        nodes.append(r.nodes)
+        add_new_day(target, cfg["new_day_leads"])
+        wall, _ = run_cli(target, "run", "daily")
+        flow_s.append(wall)
+    return {
+        "sql_s": median(sql_s), "writeback_s": median(wb_s), "sql_plus_writeback_s": median(
+            [a + b for a, b in zip(sql_s, wb_s, strict=True)]),
+        "daily_flow_s": median(flow_s), "runs_sql_s": sql_s, "runs_writeback_s": wb_s,
+        "runs_daily_flow_s": flow_s, "nodes_last_run": nodes[-1],
+    }
+
+
+def measure_seed_vs_ours(target: Target, runs: int) -> dict[str, Any]:
+    day = scalar(target, "select (current_date - 1)::text")
+    seed_sql = SEED_QUERY.read_text()
+    seed_times, ours_times = [], []
+    for _ in range(runs):
+        with sql_conn(target, autocommit=False) as conn:
+            conn.execute(
+                "create temporary table lead_generation_stats (segment_id uuid, date date, "
+                "leads_generated bigint, leads_accepted bigint, leads_rejected bigint, leads_pending bigint, "
+                "capacity_partners bigint, capacity_total_leads bigint) on commit drop"
+            )
+            with stopwatch() as t:
+                conn.execute(seed_sql)  # type: ignore[arg-type]
+            seed_times.append(t())
+            seed_rows = conn.execute(
+                "select count(*), coalesce(sum(leads_generated), 0) from pg_temp.lead_generation_stats"
+            ).fetchone()
+            conn.rollback()
+        r = run_dbt(target, "run", "--select", STATS_MODEL,
+                    vars_={"stats_start_date": day, "stats_end_date": day})
+        ours_times.append(r.nodes[STATS_MODEL])
+    true_leads = scalar(target, "select count(*) from public.leads where segment_id is not null "
+                                "and date(created_at) = current_date - interval '1 day'")
+    ours_total = scalar(target, "select coalesce(sum(leads_generated), 0) "
+                                "from analytics.lead_generation_stats where date = %s::date", (day,))
+    seed_total = int(seed_rows[1]) if seed_rows else 0
+    return {
+        "day": day,
+        "seed_s": median(seed_times), "ours_s": median(ours_times),
+        "runs_seed_s": seed_times, "runs_ours_s": ours_times,
+        "seed_rows": int(seed_rows[0]) if seed_rows else 0,
+        "seed_leads_generated": seed_total,
+        "true_leads_utc_day": int(true_leads or 0),
+        "ours_leads_generated_amsterdam_day": int(ours_total or 0),
+        "seed_overcount_factor": seed_total / true_leads if true_leads else None,
+    }
+
+
+def measure_startup(target: Target, runs: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    # Embedded PostgreSQL start from stopped, on a private state directory.
+    from leadgen.embedded import EmbeddedPostgres
+
+    state = Path(tempfile.mkdtemp(prefix="leadgen_bench_pg_"))
+    server = EmbeddedPostgres(state)
+    try:
+        with stopwatch() as t:
+            server.start()
+        out["embedded_first_start_incl_initdb_s"] = t()
+        starts = []
+        for _ in range(runs):
+            server.stop()
+            with stopwatch() as t:
+                server.start()
+            starts.append(t())
+        out["embedded_start_s"] = median(starts)
+    finally:
+        server.stop()
+        shutil.rmtree(server.fallback_dir, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+    # dbt invocation overhead: wall time of a dbt run minus its nodes' execution time.
+    overheads = []
+    for _ in range(runs):
+        r = run_dbt(target, "run", "--select", ASSIGN_MODEL)
+        overheads.append(r.wall_s - r.sql_seconds())
+    out["dbt_overhead_s"] = median(overheads)
+    # Python + Prefect start: a trivial flow run in a fresh interpreter.
+    code = ("from prefect import flow\n@flow(log_prints=False)\ndef noop():\n    return 1\nnoop()\n")
+    prefect = []
+    python_only = []
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    for _ in range(runs):
+        with stopwatch() as t:
+            subprocess.run([str(BIN / "python"), "-c", code], env=env, check=True, capture_output=True)
+        prefect.append(t())
+        with stopwatch() as t:
+            subprocess.run([str(BIN / "python"), "-c", "import leadgen.cli"], env=env, check=True,
+                           capture_output=True)
+        python_only.append(t())
+    out["python_cli_import_s"] = median(python_only)
+    out["prefect_flow_start_s"] = median(prefect)
+    # A no-op assign: nothing new since the last run.
+    run_cli(target, "run", "assign")
+    walls = []
+    for _ in range(runs):
+        wall, _ = run_cli(target, "run", "assign")
+        walls.append(wall)
+    out["noop_assign_s"] = median(walls)
+    out["runs_noop_assign_s"] = walls
+    return out
+
+
+def explain_slowest(target: Target, nodes: dict[str, float], label: str, top: int = 3) -> dict[str, str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled select (read-only: the select
+    alone, not the materialisation), written to bench/explain/."""
+    out_dir = BENCH_DIR / "explain"
+    out_dir.mkdir(exist_ok=True)
+    plans = {}
+    for model, _ in sorted(nodes.items(), key=lambda kv: -kv[1])[:top]:
+        if "." in model:
+            continue
+        try:
+            select = compiled_sql(target, model)
+        except FileNotFoundError:
+            continue
+        with sql_conn(target) as conn:
+            rows = conn.execute(f"explain (analyze, buffers, verbose off) {select}").fetchall()  # type: ignore[arg-type]
+        text = "\n".join(r[0] for r in rows)
+        path = out_dir / f"{label}_{model}.txt"
+        path.write_text(text + "\n")
+        plans[model] = str(path.relative_to(PROJECT_ROOT))
+    return plans
+
+
+def _rows(target: Target, query: str) -> list[tuple[Any, ...]]:
+    with sql_conn(target) as conn:
+        return conn.execute(query).fetchall()  # type: ignore[arg-type]
+
+
+# --- the run -------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    def sh(cmd: str) -> str:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False).stdout.strip()
+
+    return {"nproc": sh("nproc"), "free_g": sh("free -g"), "kernel": platform.release(),
+            "python": platform.python_version(), "cpu": sh("grep -m1 'model name' /proc/cpuinfo")}
+
+
+def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any], args: argparse.Namespace,
+               results: dict[str, Any]) -> None:
+    work = work_copy(server, template, label)
+    res: dict[str, Any] = {"history_leads": scalar(work, "select count(*) from public.leads")}
+    res["template"] = _rows(template, "select timings from public.bench_meta")[0][0]
+    res["segments"] = scalar(work, "select count(*) from public.lead_segments")
+    res["active_segments"] = scalar(work, "select count(*) from public.lead_segments where is_active")
+    res["partners"] = scalar(work, "select count(*) from public.profiles where not is_admin")
+    steps: list[tuple[str, str, Callable[[], Any]]] = [
+        ("full_rebuild", "full rebuild of assignment + stats",
+         lambda: measure_full_rebuild(work, args.full_runs or args.runs)),
+        ("writeback", "write-back from scratch with a concurrent writer", lambda: measure_writeback(work)),
+        ("floor", "floor (bare group by over leads.segment_id)", lambda: measure_floor(work, args.runs)),
+        ("first_daily_s", "first daily (not timed as incremental)",
+         lambda: run_cli(work, "run", "daily")[0]),
+        ("incremental", f"incremental runs (one new day of {cfg['new_day_leads']:,} leads each)",
+         lambda: measure_incremental(work, cfg, args.runs)),
+        ("seed_vs_ours", "seed SQL vs ours for yesterday", lambda: measure_seed_vs_ours(work, args.runs)),
+    ]
+    if label == "1m" and not args.skip_startup:
+        steps.append(("startup", "start-up costs", lambda: measure_startup(work, args.runs)))
+    try:
+        for key, what, step in steps:
+            log(f"{label}: {what}")
+            try:
+                res[key] = step()
+            except Exception as exc:  # a failed step is reported, the others still run
+                res[key] = {"error": " ".join(str(exc).split())[:2000]}
+                log(f"{label}: {key} FAILED: {res[key]['error'][:300]}")
+                continue
+            if args.explain and key in ("full_rebuild", "incremental"):
+                res[f"explain_{key}"] = explain_slowest(work, res[key]["nodes_last_run"], f"{label}_{key}")
+    finally:
+        results["sizes"][label] = res
+        if not args.keep_work:
+            drop_database(server, work.dbname)
+
+
+def headline(results: dict[str, Any]) -> dict[str, Any]:
+    s = results["sizes"]
+    h: dict[str, Any] = {}
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    def done(size: dict[str, Any], key: str) -> bool:
+        return isinstance(size.get(key), dict) and "error" not in size[key]
+
+    one, ten = s.get("1m", {}), s.get("10m", {})
+    big = ten or one
+    if done(one, "incremental") and done(ten, "incremental"):
+        h["incremental_10m_over_1m"] = ratio(ten["incremental"]["sql_s"], one["incremental"]["sql_s"])
+        h["incremental_sql_plus_writeback_10m_over_1m"] = ratio(
+            ten["incremental"]["sql_plus_writeback_s"], one["incremental"]["sql_plus_writeback_s"])
+        h["incremental_daily_flow_10m_over_1m"] = ratio(
+            ten["incremental"]["daily_flow_s"], one["incremental"]["daily_flow_s"])
+    if done(big, "seed_vs_ours"):
+        h["seed_sql_over_ours"] = ratio(big["seed_vs_ours"]["seed_s"], big["seed_vs_ours"]["ours_s"])
+        h["seed_overcount_factor"] = big["seed_vs_ours"]["seed_overcount_factor"]
+    if done(big, "full_rebuild") and done(big, "floor"):
+        h["full_rebuild_over_floor"] = ratio(big["full_rebuild"]["sql_s"], big["floor"]["floor_s"])
+    if done(big, "writeback"):
+        wb = big["writeback"]
+        candidates = [v for v in (wb["max_tx_ms"], wb["writer_max_ms"]) if v is not None]
+        h["writeback_max_lock_ms"] = round(max(candidates), 1) if candidates else None
+        h["writeback_rows_per_s"] = round(wb["rows_per_s"] or 0)
+    return h
+
+
+def print_table(results: dict[str, Any]) -> None:
+    s = results["sizes"]
+    rows: list[tuple[str, str, str]] = []
+
+    def f(v: Any, unit: str = "s") -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.2f} {unit}".strip()
+        return f"{v:,} {unit}".strip()
+
+    def get(size: str, *path: str) -> Any:
+        cur: Any = s.get(size, {})
+        for p in path:
+            cur = cur.get(p) if isinstance(cur, dict) else None
+        return cur
+
+    spec = [
+        ("history leads", ("history_leads",), ""),
+        ("segments (active)", ("active_segments",), ""),
+        ("1. incremental: assignment+stats SQL", ("incremental", "sql_s"), "s"),
+        ("1. incremental: write-back", ("incremental", "writeback_s"), "s"),
+        ("1. incremental: whole `leadgen run daily`", ("incremental", "daily_flow_s"), "s"),
+        ("2. seed query, yesterday", ("seed_vs_ours", "seed_s"), "s"),
+        ("2. our stats model, same day", ("seed_vs_ours", "ours_s"), "s"),
+        ("2. seed leads_generated / true leads", ("seed_vs_ours", "seed_overcount_factor"), "x"),
+        ("3. full rebuild assignment+stats SQL", ("full_rebuild", "sql_s"), "s"),
+        ("3. floor: bare group by", ("floor", "floor_s"), "s"),
+        ("4. write-back from scratch: rows/s", ("writeback", "rows_per_s"), ""),
+        ("4. longest write-back transaction", ("writeback", "max_tx_ms"), "ms"),
+        ("4. writer's slowest update", ("writeback", "writer_max_ms"), "ms"),
+        ("5. embedded PostgreSQL start", ("startup", "embedded_start_s"), "s"),
+        ("5. dbt invocation overhead", ("startup", "dbt_overhead_s"), "s"),
+        ("5. Python + Prefect flow start", ("startup", "prefect_flow_start_s"), "s"),
+        ("5. no-op `leadgen run assign`", ("startup", "noop_assign_s"), "s"),
+    ]
+    for name, path, unit in spec:
+        rows.append((name, f(get("1m", *path), unit), f(get("10m", *path), unit)))
+    w = max(len(r[0]) for r in rows)
+    print(f"\n{'measure'.ljust(w)} | {'1 M':>14} | {'10 M':>14}")
+    print(f"{'-' * w}-+-{'-' * 14}-+-{'-' * 14}")
+    for name, a, b in rows:
+        print(f"{name.ljust(w)} | {a:>14} | {b:>14}")
+    print("\nheadline:", json.dumps(results["headline"], indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every size (0.01 for a quick run)")
+    p.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
+    p.add_argument("--full-runs", type=int, default=0, help="runs of the full rebuild (default: --runs)")
+    p.add_argument("--sizes", default="1m,10m", help="which histories: 1m, 10m or both")
+    p.add_argument("--fresh", action="store_true", help="regenerate the template databases")
+    p.add_argument("--generate-all", action="store_true",
+                   help="generate the 10 M history with `leadgen generate` instead of replicating 1 M")
+    p.add_argument("--keep-work", action="store_true", help="keep the work databases for inspection")
+    p.add_argument("--drop-templates", action="store_true", help="drop the generated templates at the end")
+    p.add_argument("--explain", action="store_true", help="write EXPLAIN (ANALYZE, BUFFERS) of slow models")
+    p.add_argument("--prepare-only", action="store_true", help="only build the template databases")
+    p.add_argument("--skip-startup", action="store_true", help="skip the start-up measurements (item 5)")
+    p.add_argument("--output", type=Path, default=None, help="results file (default bench/results.json, "
+                   "or bench/results.scale<scale>.json when --scale is not 1)")
+    args = p.parse_args(argv)
+
+    cfg = sizes(args.scale)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    server = resolve_target()
+    with psycopg.connect(server.conninfo) as conn:
+        pg_version = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": cfg, "runs": args.runs, "machine": {**machine(), "postgresql": pg_version},
+        "server": server.url(), "sizes": {},
+    }
+    output = args.output or (RESULTS if args.scale == 1.0 else BENCH_DIR / f"results.scale{args.scale}.json")
+    t0 = time.perf_counter()
+    try:
+        labels = [x.strip() for x in args.sizes.split(",") if x.strip()]
+        base = build_template(server, "1m", cfg["histories"]["1m"], cfg, args)
+        templates = {"1m": base}
+        if "10m" in labels:
+            templates["10m"] = build_template(server, "10m", cfg["histories"]["10m"], cfg, args, base=base)
+        if not args.prepare_only:
+            for label in labels:
+                bench_size(server, label, templates[label], cfg, args, results)
+    finally:
+        results["headline"] = headline(results)
+        results["total_s"] = round(time.perf_counter() - t0, 1)
+        if not args.prepare_only:
+            output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        if args.drop_templates:
+            for label in cfg["histories"]:
+                drop_database(server, template_name(label, cfg))
+    print_table(results)
+    log(f"done in {results['total_s']:.0f}s; wrote {output.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
