@@ -61,7 +61,10 @@ def run_demo(
         recreate_database(target)
         console.print(f"database {target.dbname!r} recreated")
     console.print(init_stand_in(target))
-    console.print(migrate_flow().summary())
+    migrations = migrate_flow()
+    console.print(
+        f"migrations: {len(migrations.applied)} applied, {len(migrations.already_applied)} already applied"
+    )
     if has_leads(target):
         console.print("marketplace already generated: keeping it (leadgen demo --fresh rebuilds it)")
     else:

@@ -191,6 +191,8 @@ def to_markdown(summary: Summary) -> str:
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console or Console()
+    if not console.is_terminal and console.width < 130:  # piped or logged: do not squeeze the table
+        console = Console(width=130, file=console.file)
     console.print(f"[bold]{headline(summary)}[/bold]")
     attention = summary.needing_attention
     for title, rows in (
@@ -199,7 +201,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     ):
         table = Table(title=title, title_justify="left")
         for i, column in enumerate(_COLUMNS):
-            table.add_column(column, justify="left" if i in (0, 7) else "right")
+            table.add_column(column, justify="left" if i in (0, 7) else "right", no_wrap=i in (0, 7))
         for s in rows:
             table.add_row(*_cells(s))
         console.print(table)
