@@ -40,6 +40,8 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full traceba
         # No Prefect server configured: Prefect starts a temporary one for this command, whose
         # shutdown logs errors about events still in flight. Keep its log to what matters.
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+        # Prefect's default (20 s) is too short for a busy 2-core machine.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 # --- db --------------------------------------------------------------------------------------
