@@ -29,11 +29,7 @@ resolved as (
         leads.lead_id,
         leads.created_at,
         leads.updated_at,
-        md5(
-            coalesce(leads.industry_id::text, '') || '|'
-            || coalesce(leads.postcode, '') || '|'
-            || coalesce(leads.province, '')
-        ) as input_fingerprint,
+        leads.input_fingerprint,
         industry_branches.branch,
         coalesce(pc4_regions.municipality_code, region_keys.region_code) as region_code,
         coalesce(pc4_regions.province_code, region_keys.province_code) as province_code,

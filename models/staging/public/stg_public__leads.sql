@@ -18,7 +18,11 @@ final as (
         status,
         partner_id,
         assigned_at,
-        segment_id
+        segment_id,
+        -- what a lead's segment depends on: a lead keeps its segment while this is unchanged
+        md5(
+            coalesce(industry_id::text, '') || '|' || coalesce(postcode, '') || '|' || coalesce(province, '')
+        ) as input_fingerprint
     from source
 )
 
