@@ -27,6 +27,7 @@ active_segments as (
 resolved as (
     select
         leads.lead_id,
+        leads.industry_id,
         leads.created_at,
         leads.updated_at,
         leads.input_fingerprint,
@@ -47,6 +48,7 @@ resolved as (
 final as (
     select
         resolved.lead_id,
+        resolved.industry_id,
         resolved.created_at,
         resolved.updated_at,
         resolved.input_fingerprint,

@@ -13,6 +13,7 @@
     )
 }}
 -- depends_on: {{ ref('stg_public__lead_segments') }}, {{ ref('stg_public__leads') }}
+-- depends_on: {{ ref('int_regions') }}, {{ ref('int_industry_branches') }}
 -- One row per lead: its segment (sticky) or why it has none.
 -- Sticky: a lead is resolved again only when it is new, when its own industry_id, postcode or
 -- province changed (input_fingerprint), when it is unmatched (retried every run, so a newly
@@ -23,28 +24,77 @@
 --      write-back touching every lead's updated_at costs no re-resolution;
 --   2. resolves only those plus the unmatched rows (int_leads_resolved, filtered on lead_id
 --      at the scan of public.leads);
---   3. writes only rows whose result or fingerprint changed: a re-run writes nothing.
+--   3. writes only rows whose result or fingerprint changed, plus the newest changed lead
+--      (unchanged, to move the watermark): a re-run rewrites at most that one row.
 -- --full-refresh recomputes every lead from scratch (assigned_at = now).
 {% if is_incremental() %}
+    {#- The watermark as a literal, so the planner sees how few leads are newer than it. -#}
+    {%- set updated_after = var('assignments_updated_after', none) -%}
+    {%- if updated_after is none and execute -%}
+        {%- set watermark_sql -%}
+            select (coalesce(max(source_updated_at), '-infinity') - interval '10 minutes')::text
+            from {{ this }}
+        {%- endset -%}
+        {%- set updated_after = run_query(watermark_sql).columns[0].values()[0] -%}
+    {%- endif %}
     with previous as (
         select * from {{ this }}
-    ),
-
-    watermark as (
-        select coalesce(max(source_updated_at), '-infinity') - interval '10 minutes' as updated_after
-        from previous
     ),
 
     segments as (
         select * from {{ ref('stg_public__lead_segments') }}
     ),
 
+    regions as (
+        select * from {{ ref('int_regions') }}
+    ),
+
+    industry_branches as (
+        select * from {{ ref('int_industry_branches') }}
+    ),
+
     changed_leads as (
         select
             leads.lead_id,
+            leads.updated_at,
             leads.input_fingerprint
         from {{ ref('stg_public__leads') }} as leads
-        where leads.updated_at > (select watermark.updated_after from watermark)
+        where leads.updated_at > '{{ updated_after or "-infinity" }}'::timestamptz
+    ),
+
+    newest_change as (
+        -- always rewritten, so the watermark moves past touched-but-unchanged leads
+        select changed_leads.lead_id
+        from changed_leads
+        order by changed_leads.updated_at desc, changed_leads.lead_id desc
+        limit 1
+    ),
+
+    retry_ids as (
+        -- Every unmatched lead is re-checked each run; it is resolved again when its result
+        -- can differ now: no_region always (few; follows region seed changes), unknown_industry
+        -- when its industry resolves to a branch now, no_active_segment when an active segment
+        -- exists now for its branch and region or province. Plus leads whose segment is gone.
+        select previous.lead_id
+        from previous
+        left join segments on previous.segment_id = segments.segment_id
+        left join industry_branches on previous.industry_id = industry_branches.industry_id
+        left join regions on previous.region_code = regions.region_code
+        where
+            (previous.segment_id is not null and segments.segment_id is null)
+            or previous.unmatched_reason = 'no_region'
+            or (previous.unmatched_reason = 'unknown_industry' and industry_branches.branch is not null)
+            or (
+                previous.unmatched_reason = 'no_active_segment'
+                and exists (
+                    select 1
+                    from segments as active
+                    where
+                        active.is_active
+                        and active.branch = previous.branch
+                        and active.region_code in (previous.region_code, regions.province_code)
+                )
+            )
     ),
 
     candidate_ids as (
@@ -56,11 +106,11 @@
 
         union
 
-        -- unmatched, or matched to a segment that no longer exists
-        select previous.lead_id
-        from previous
-        left join segments on previous.segment_id = segments.segment_id
-        where segments.segment_id is null
+        select newest_change.lead_id from newest_change
+
+        union
+
+        select retry_ids.lead_id from retry_ids
     ),
 
     resolved as (
@@ -78,6 +128,7 @@
         -- a first or full-refresh run keeps nothing
         select
             null::uuid as lead_id,
+            null::uuid as industry_id,
             null::uuid as segment_id,
             null::text as branch,
             null::text as region_code,
@@ -94,6 +145,7 @@
 decided as (
     select
         resolved.lead_id,
+        resolved.industry_id,
         resolved.segment_id,
         resolved.branch,
         resolved.region_code,
@@ -135,10 +187,15 @@ final as (
         is_region_conflict,
         unmatched_reason,
         case when has_previous and is_same_result then previous_assigned_at else now() end as assigned_at,
+        industry_id,
         input_fingerprint,
         source_updated_at
     from decided
-    where not (has_previous and is_same_result and is_same_fingerprint)
+    where
+        not (has_previous and is_same_result and is_same_fingerprint)
+        {% if is_incremental() %}
+            or lead_id in (select newest_change.lead_id from newest_change)
+        {% endif %}
 )
 
 select * from final
