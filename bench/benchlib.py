@@ -131,9 +131,14 @@ def run_cli(
 
 # --- lock measurement --------------------------------------------------------------------------
 class TransactionSampler(threading.Thread):
-    """Samples pg_stat_activity every ``interval`` s and records, per transaction of any client
-    backend of the database that is not the bench's own, the longest age seen: the duration of
-    each write-back batch transaction (a row stays locked at most that long)."""
+    """Samples pg_stat_activity every ``interval`` s for the client backends of the database that
+    are not the bench's own (the write-back), and records per transaction:
+
+    - ``tx_ms``: its age (the whole transaction, including the read-only search for the batch);
+    - ``write_ms``: how long it held a transaction id: PostgreSQL assigns ``backend_xid`` at the
+      transaction's first row change, so a row the transaction locked stays locked at most from
+      then until the transaction ends (one sampling interval of resolution is added).
+    """
 
     def __init__(self, target: Target, interval: float = 0.005) -> None:
         super().__init__(daemon=True)
@@ -141,20 +146,25 @@ class TransactionSampler(threading.Thread):
         self.interval = interval
         self.stop_event = threading.Event()
         self.ages_ms: dict[tuple[int, str], float] = {}
+        self.writes: dict[tuple[int, str], list[float]] = {}
         self.samples = 0
 
     def run(self) -> None:
         query = (
-            "select pid, xact_start::text, extract(epoch from clock_timestamp() - xact_start) * 1000 "
+            "select pid, xact_start::text, extract(epoch from clock_timestamp() - xact_start) * 1000, "
+            "backend_xid::text, extract(epoch from clock_timestamp()) * 1000 "
             "from pg_stat_activity where datname = current_database() and backend_type = 'client backend' "
             "and xact_start is not null and pid <> pg_backend_pid() "
             "and coalesce(application_name, '') not like 'leadgen-bench%'"
         )
         with sql_conn(self.target, app=f"{BENCH_APP}-sampler") as conn:
             while not self.stop_event.is_set():
-                for pid, xact_start, age in conn.execute(query).fetchall():
+                for pid, xact_start, age, xid, now_ms in conn.execute(query).fetchall():
                     key = (int(pid), str(xact_start))
                     self.ages_ms[key] = max(self.ages_ms.get(key, 0.0), float(age))
+                    if xid is not None:
+                        seen = self.writes.setdefault((int(pid), str(xid)), [float(now_ms), float(now_ms)])
+                        seen[1] = float(now_ms)
                 self.samples += 1
                 time.sleep(self.interval)
 
@@ -165,6 +175,11 @@ class TransactionSampler(threading.Thread):
     @property
     def transactions(self) -> list[float]:
         return sorted(self.ages_ms.values())
+
+    @property
+    def write_phases(self) -> list[float]:
+        step = self.interval * 1000
+        return sorted(last - first + step for first, last in self.writes.values())
 
 
 class RowWriter(threading.Thread):

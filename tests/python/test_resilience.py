@@ -159,8 +159,12 @@ def wait_for_waiter(target: Target, pattern: str, proc: subprocess.Popen[str], t
                 f"the flow ended ({proc.returncode}) before reaching {pattern!r}:\n{out[-4000:]}"
             )
         time.sleep(0.1)
+    activity = rows(target, "select application_name, state, wait_event_type, wait_event, left(query, 120) "
+                            "from pg_stat_activity where datname = current_database()")
     kill_group(proc)
-    raise AssertionError(f"no statement like {pattern!r} waited within {timeout}s")
+    out = proc.stdout.read() if proc.stdout else ""
+    raise AssertionError(f"no statement like {pattern!r} waited within {timeout}s; sessions: {activity}; "
+                         f"flow output:\n{out[-3000:]}")
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:
@@ -173,23 +177,28 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
 def wait_for_no_backends(target: Target, timeout: float = 60) -> None:
     """Until no client but us is connected to ``target`` (a killed run's server side is gone)."""
     deadline = time.monotonic() + timeout
+    query = ("select application_name, state, wait_event, left(query, 100) from pg_stat_activity "
+             "where datname = current_database() and pid <> pg_backend_pid() "
+             "and backend_type = 'client backend'")
     while time.monotonic() < deadline:
-        if not one(target, "select count(*) from pg_stat_activity where datname = current_database() "
-                           "and pid <> pg_backend_pid() and backend_type = 'client backend'"):
+        if not rows(target, query):
             return
         time.sleep(0.2)
+    raise AssertionError(f"sessions of the killed run remain after {timeout}s: {rows(target, query)}")
 
 
 @contextmanager
 def holding(target: Target, *statements: tuple[str, Any]) -> Iterator[None]:
     """Run ``statements`` in a transaction kept open for the block (locks held), then roll back."""
-    with psycopg.connect(target.conninfo, application_name="resilience-test") as c:
+    c = psycopg.connect(target.conninfo, application_name="resilience-test")
+    try:
         for sql, params in statements:
             c.execute(sql, params)  # type: ignore[arg-type]
-        try:
-            yield
-        finally:
+        yield
+    finally:
+        with suppress(psycopg.OperationalError):  # the server may have been stopped meanwhile
             c.rollback()
+        c.close()
 
 
 # --- the deterministic changes on top of "yesterday" ------------------------------------------------
