@@ -125,5 +125,7 @@ def prefect_harness() -> Iterator[None]:
     calls need it (tasks report to an API even under ``flow.fn()``); request it only when needed."""
     from prefect.testing.utilities import prefect_test_harness
 
+    # Tasks called outside a flow run (retry tests) log locally, not to the API: no warning for it.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     with prefect_test_harness(server_startup_timeout=120):
         yield
