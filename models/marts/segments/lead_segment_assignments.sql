@@ -6,8 +6,8 @@
         post_hook=[
             "create unique index if not exists {{ this.name }}_lead_id_idx on {{ this }} (lead_id)",
             "create index if not exists {{ this.name }}_segment_id_idx on {{ this }} (segment_id)",
-            "create index if not exists {{ this.name }}_unmatched_idx on {{ this }} (lead_id)"
-            ~ " where segment_id is null",
+            "create index if not exists {{ this.name }}_unmatched_reason_idx on {{ this }} (unmatched_reason)"
+            ~ " include (lead_id, industry_id, branch, region_code) where segment_id is null",
             "create index if not exists {{ this.name }}_watermark_idx on {{ this }} (source_updated_at)",
         ],
     )
@@ -37,11 +37,7 @@
         {%- endset -%}
         {%- set updated_after = run_query(watermark_sql).columns[0].values()[0] -%}
     {%- endif %}
-    with previous as (
-        select * from {{ this }}
-    ),
-
-    segments as (
+    with segments as (
         select * from {{ ref('stg_public__lead_segments') }}
     ),
 
@@ -70,38 +66,61 @@
         limit 1
     ),
 
+    -- Every unmatched lead is re-checked each run and resolved again when its result can
+    -- differ now: no_region always (few; follows region seed changes), unknown_industry when
+    -- its industry resolves to a branch now, no_active_segment when an active segment exists
+    -- now for its branch and its region or province. Plus leads whose segment is gone.
     retry_ids as (
-        -- Every unmatched lead is re-checked each run; it is resolved again when its result
-        -- can differ now: no_region always (few; follows region seed changes), unknown_industry
-        -- when its industry resolves to a branch now, no_active_segment when an active segment
-        -- exists now for its branch and region or province. Plus leads whose segment is gone.
         select previous.lead_id
-        from previous
-        left join segments on previous.segment_id = segments.segment_id
-        left join industry_branches on previous.industry_id = industry_branches.industry_id
-        left join regions on previous.region_code = regions.region_code
+        from {{ this }} as previous
         where
-            (previous.segment_id is not null and segments.segment_id is null)
-            or previous.unmatched_reason = 'no_region'
-            or (previous.unmatched_reason = 'unknown_industry' and industry_branches.branch is not null)
-            or (
-                previous.unmatched_reason = 'no_active_segment'
-                and exists (
-                    select 1
-                    from segments as active
-                    where
-                        active.is_active
-                        and active.branch = previous.branch
-                        and active.region_code in (previous.region_code, regions.province_code)
-                )
+            previous.segment_id is not null
+            and not exists (
+                select 1
+                from segments
+                where segments.segment_id = previous.segment_id
             )
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        where previous.unmatched_reason = 'no_region'
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        inner join industry_branches on previous.industry_id = industry_branches.industry_id
+        where previous.unmatched_reason = 'unknown_industry' and industry_branches.branch is not null
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        inner join segments
+            on
+                previous.branch = segments.branch
+                and previous.region_code = segments.region_code
+        where previous.unmatched_reason = 'no_active_segment' and segments.is_active
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        inner join regions on previous.region_code = regions.region_code
+        inner join segments
+            on
+                previous.branch = segments.branch
+                and regions.province_code = segments.region_code
+        where previous.unmatched_reason = 'no_active_segment' and segments.is_active
     ),
 
     candidate_ids as (
         -- new leads and leads whose own inputs changed
         select changed_leads.lead_id
         from changed_leads
-        left join previous on changed_leads.lead_id = previous.lead_id
+        left join {{ this }} as previous on changed_leads.lead_id = previous.lead_id
         where previous.input_fingerprint is distinct from changed_leads.input_fingerprint
 
         union
@@ -111,6 +130,11 @@
         union
 
         select retry_ids.lead_id from retry_ids
+    ),
+
+    previous as (
+        -- referenced once: inlined, so the join can use the lead_id index
+        select * from {{ this }}
     ),
 
     resolved as (
