@@ -83,10 +83,22 @@ class Cli:
         return env
 
     def start(self, target: Target, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        """Start in the background; the output goes to a file (a pipe nobody reads would fill up
+        and stall the run), read back by :func:`output`."""
+        log = (self.work_dir / f"{target.dbname}_{time.monotonic_ns()}.log").open("w+")
+        proc = subprocess.Popen(
             [str(BIN / "leadgen"), *args], cwd=PROJECT_ROOT, env=self.env(target), text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        proc.log = log  # type: ignore[attr-defined]
+        return proc
+
+
+def output(proc: subprocess.Popen[str]) -> str:
+    log = proc.log  # type: ignore[attr-defined]
+    log.flush()
+    log.seek(0)
+    return str(log.read())
 
     def run(self, target: Target, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -154,7 +166,7 @@ def wait_for_waiter(target: Target, pattern: str, proc: subprocess.Popen[str], t
         if waiting:
             return
         if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            out = output(proc)
             raise AssertionError(
                 f"the flow ended ({proc.returncode}) before reaching {pattern!r}:\n{out[-4000:]}"
             )
@@ -162,7 +174,7 @@ def wait_for_waiter(target: Target, pattern: str, proc: subprocess.Popen[str], t
     activity = rows(target, "select application_name, state, wait_event_type, wait_event, left(query, 120) "
                             "from pg_stat_activity where datname = current_database()")
     kill_group(proc)
-    out = proc.stdout.read() if proc.stdout else ""
+    out = output(proc)
     raise AssertionError(f"no statement like {pattern!r} waited within {timeout}s; sessions: {activity}; "
                          f"flow output:\n{out[-3000:]}")
 
@@ -649,7 +661,8 @@ def test_database_gone_mid_run_fails_clearly_and_a_later_run_is_correct(
         proc = cli.start(target, "run", "daily")
         wait_for_waiter(target, "%refresh%", proc)
         private_server.stop()
-    out, _ = proc.communicate(timeout=FLOW_TIMEOUT)
+    proc.wait(timeout=FLOW_TIMEOUT)
+    out = output(proc)
     assert proc.returncode != 0, "the flow must fail when the database is gone"
     last = out.strip().splitlines()[-1] if out.strip() else ""
     assert "leadgen: error:" in last, out[-3000:]
