@@ -94,12 +94,6 @@ class Cli:
         return proc
 
 
-def output(proc: subprocess.Popen[str]) -> str:
-    log = proc.log  # type: ignore[attr-defined]
-    log.flush()
-    log.seek(0)
-    return str(log.read())
-
     def run(self, target: Target, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [str(BIN / "leadgen"), *args], cwd=PROJECT_ROOT, env=self.env(target), text=True,
@@ -111,6 +105,13 @@ def output(proc: subprocess.Popen[str]) -> str:
                 f"{result.stdout[-5000:]}\n{result.stderr[-3000:]}"
             )
         return result
+
+
+def output(proc: subprocess.Popen[str]) -> str:
+    log = proc.log  # type: ignore[attr-defined]
+    log.flush()
+    log.seek(0)
+    return str(log.read())
 
 
 def snapshot(target: Target, *, exclude: set[str] = RUN_TIME_COLUMNS) -> dict[str, list[tuple[Any, ...]]]:
