@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='capture_date',
         incremental_strategy='delete+insert',
+        full_refresh=false,
         post_hook=[
             "create unique index if not exists {{ this.name }}_key_idx on {{ this }} (segment_id, capture_date)",
         ],
@@ -10,6 +11,7 @@
 }}
 -- segment_capacity captured once per Amsterdam day: history keeps the capacity each day had.
 -- A second run on the same day replaces that day's whole capture (delete by capture_date).
+-- full_refresh=false: past captures cannot be recomputed, so --full-refresh keeps them.
 with capacity as (
     select * from {{ ref('segment_capacity') }}
 ),
