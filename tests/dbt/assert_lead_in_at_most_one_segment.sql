@@ -1,5 +1,6 @@
 -- A lead belongs to at most one segment: one assignment row per lead, and on each day the
--- stats over all segments add up to the distinct assigned leads of that day.
+-- stats over all segments add up to the distinct assigned leads of that day (days before today:
+-- `assign` keeps assigning today's leads between two stats builds).
 with assignments as (
     select * from {{ ref('lead_segment_assignments') }}
 ),
@@ -27,6 +28,7 @@ daily_stats as (
         date as stats_date,
         sum(leads_generated) as n_leads
     from stats
+    where date < (now() at time zone '{{ var("timezone") }}')::date
     group by date
 ),
 
@@ -36,7 +38,10 @@ daily_leads as (
         count(distinct leads.lead_id) as n_leads
     from leads
     inner join assignments on leads.lead_id = assignments.lead_id
-    where assignments.segment_id is not null
+    where
+        assignments.segment_id is not null
+        and leads.created_at
+        < (now() at time zone '{{ var("timezone") }}')::date::timestamp at time zone '{{ var("timezone") }}'
     group by stats_date
 ),
 

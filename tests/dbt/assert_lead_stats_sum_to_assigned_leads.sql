@@ -2,6 +2,8 @@
 -- assignment mart puts in that segment on that day, and the buckets never exceed the total.
 -- (If it fails after leads were re-assigned on days before the lookback window, rebuild those
 -- days: dbt build -s lead_generation_stats --vars '{stats_start_date: ..., stats_end_date: ...}'.)
+-- Days before today only: `assign` keeps assigning today's leads between two stats builds, so
+-- today is complete only inside the build that made it.
 with leads as (
     select * from {{ ref('int_leads_bucketed') }}
 ),
@@ -21,7 +23,10 @@ recount as (
         count(*) as leads_generated
     from leads
     inner join assignments on leads.lead_id = assignments.lead_id
-    where assignments.segment_id is not null
+    where
+        assignments.segment_id is not null
+        and leads.created_at
+        < (now() at time zone '{{ var("timezone") }}')::date::timestamp at time zone '{{ var("timezone") }}'
     group by assignments.segment_id, lead_date
 ),
 
@@ -37,8 +42,11 @@ final as (
             stats.segment_id = recount.segment_id
             and stats.date = recount.lead_date
     where
-        coalesce(stats.leads_generated, 0) <> coalesce(recount.leads_generated, 0)
-        or stats.leads_accepted + stats.leads_rejected + stats.leads_pending > stats.leads_generated
+        coalesce(stats.date, recount.lead_date) < (now() at time zone '{{ var("timezone") }}')::date
+        and (
+            coalesce(stats.leads_generated, 0) <> coalesce(recount.leads_generated, 0)
+            or stats.leads_accepted + stats.leads_rejected + stats.leads_pending > stats.leads_generated
+        )
 )
 
 select * from final

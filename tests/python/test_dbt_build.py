@@ -363,3 +363,29 @@ def test_writeback_then_incremental_rerun(
     }
     assert changed_keys == {(segment_id, day), (new_segment, today)}
     assert write_back_segments(db) == 1  # the new lead only
+
+
+def test_stats_invariants_fail_on_a_miscounted_day(
+    built_platform_db: Target, make_db: Callable[..., Target], dbt: Callable[..., Any]
+) -> None:
+    """The singular invariants are live: one lead counted twice on yesterday's row fails both."""
+    db = make_db("invariant", template=built_platform_db.dbname)
+    invariants = ("assert_lead_stats_sum_to_assigned_leads", "assert_lead_in_at_most_one_segment")
+    assert dbt(db, "test", "--select", *invariants, check=False).returncode == 0
+    with connect(db) as conn:
+        changed = conn.execute(
+            """
+            update analytics.lead_generation_stats
+            set leads_generated = leads_generated + 1
+            where (segment_id, date) = (
+                select segment_id, date from analytics.lead_generation_stats
+                where date = (now() at time zone %(tz)s)::date - 1 and leads_generated > 0
+                order by segment_id limit 1
+            )""",
+            {"tz": TZ},
+        ).rowcount
+    assert changed == 1
+    result = dbt(db, "test", "--select", *invariants, check=False)
+    assert result.returncode != 0
+    for name in invariants:
+        assert re.search(rf"FAIL \d+ {name}", result.stdout), result.stdout[-3000:]

@@ -32,7 +32,7 @@
     {%- set updated_after = var('assignments_updated_after', none) -%}
     {%- if updated_after is none and execute -%}
         {%- set watermark_sql -%}
-            select (coalesce(max(source_updated_at), '-infinity') - interval '10 minutes')::text
+            select (coalesce(max(source_updated_at), '-infinity') - interval '{{ var("assignment_late_commit_margin") }}')::text
             from {{ this }}
         {%- endset -%}
         {%- set updated_after = run_query(watermark_sql).columns[0].values()[0] -%}
