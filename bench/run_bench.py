@@ -449,7 +449,10 @@ def measure_startup(target: Target, runs: int) -> dict[str, Any]:
     code = ("from prefect import flow\n@flow(log_prints=False)\ndef noop():\n    return 1\nnoop()\n")
     prefect = []
     python_only = []
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    # Prefect's temporary server must come up within 20 s by default, which a busy 2-core machine
+    # does not always manage (then the flow run fails): allow 120 s here.
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
     for _ in range(runs):
         with stopwatch() as t:
             subprocess.run([str(BIN / "python"), "-c", code], env=env, check=True, capture_output=True)
@@ -528,6 +531,8 @@ def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any]
     ]
     if label == "1m" and not args.skip_startup:
         steps.append(("startup", "start-up costs", lambda: measure_startup(work, args.runs)))
+    if args.only:
+        steps = [step for step in steps if step[0] in args.only.split(",")]
     try:
         for key, what, step in steps:
             log(f"{label}: {what}")
@@ -615,12 +620,36 @@ def print_table(results: dict[str, Any]) -> None:
     ]
     for name, path, unit in spec:
         rows.append((name, f(get("1m", *path), unit), f(get("10m", *path), unit)))
+    (BENCH_DIR / "results_table.md").write_text(
+        "| measure | 1 M | 10 M |\n|---|---:|---:|\n"
+        + "".join(f"| {name} | {a} | {b} |\n" for name, a, b in rows)
+    )
     w = max(len(r[0]) for r in rows)
     print(f"\n{'measure'.ljust(w)} | {'1 M':>14} | {'10 M':>14}")
     print(f"{'-' * w}-+-{'-' * 14}-+-{'-' * 14}")
     for name, a, b in rows:
         print(f"{name.ljust(w)} | {a:>14} | {b:>14}")
     print("\nheadline:", json.dumps(results["headline"], indent=2))
+
+
+def merge(files: list[Path], output: Path) -> int:
+    """One results file (and table) from runs that measured the sizes separately."""
+    parts = [json.loads(f.read_text()) for f in files]
+    results = {**parts[0], "sizes": {}, "merged_from": [
+        {"file": f.name, "started_at": p["started_at"], "runs": p["runs"], "total_s": p.get("total_s")}
+        for f, p in zip(files, parts, strict=True)]}
+    for part in parts:  # a measured value is kept; a later file fills what is missing or failed
+        for label, values in part["sizes"].items():
+            size = results["sizes"].setdefault(label, {})
+            for key, value in values.items():
+                if key not in size or (isinstance(size[key], dict) and "error" in size[key]):
+                    size[key] = value
+                    if len(parts) > 1 and part is not parts[0] and key not in ("history_leads",):
+                        size.setdefault("filled_from", {})[key] = part["started_at"]
+    results["headline"] = headline(results)
+    output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -636,12 +665,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-work", action="store_true", help="keep the work databases for inspection")
     p.add_argument("--drop-templates", action="store_true", help="drop the generated templates at the end")
     p.add_argument("--explain", action="store_true", help="write EXPLAIN (ANALYZE, BUFFERS) of slow models")
+    p.add_argument("--only", default="", help="comma-separated steps to run (full_rebuild, writeback, floor, "
+                   "first_daily_s, incremental, seed_vs_ours, startup)")
     p.add_argument("--prepare-only", action="store_true", help="only build the template databases")
     p.add_argument("--skip-startup", action="store_true", help="skip the start-up measurements (item 5)")
     p.add_argument("--output", type=Path, default=None, help="results file (default bench/results.json, "
                    "or bench/results.scale<scale>.json when --scale is not 1)")
+    p.add_argument("--merge", nargs="+", type=Path, default=None,
+                   help="combine the results files of separate --sizes runs into --output (no measuring)")
     args = p.parse_args(argv)
 
+    if args.merge:
+        return merge(args.merge, args.output or RESULTS)
     cfg = sizes(args.scale)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     server = resolve_target()
