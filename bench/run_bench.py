@@ -358,7 +358,9 @@ def measure_writeback(target: Target) -> dict[str, Any]:
     }
 
 
-def measure_incremental(target: Target, cfg: dict[str, Any], runs: int) -> dict[str, Any]:
+def measure_incremental(
+    target: Target, cfg: dict[str, Any], runs: int, with_flow: bool = True
+) -> dict[str, Any]:
     sql_s, wb_s, flow_s, nodes = [], [], [], []
     for _ in range(runs):
         add_new_day(target, cfg["new_day_leads"])
@@ -368,13 +370,14 @@ def measure_incremental(target: Target, cfg: dict[str, Any], runs: int) -> dict[
         sql_s.append(r.sql_seconds())
         wb_s.append(t())
         nodes.append(r.nodes)
-        add_new_day(target, cfg["new_day_leads"])
-        wall, _ = run_cli(target, "run", "daily")
-        flow_s.append(wall)
+        if with_flow:
+            add_new_day(target, cfg["new_day_leads"])
+            wall, _ = run_cli(target, "run", "daily")
+            flow_s.append(wall)
     return {
         "sql_s": median(sql_s), "writeback_s": median(wb_s), "sql_plus_writeback_s": median(
             [a + b for a, b in zip(sql_s, wb_s, strict=True)]),
-        "daily_flow_s": median(flow_s), "runs_sql_s": sql_s, "runs_writeback_s": wb_s,
+        "daily_flow_s": median(flow_s) if flow_s else None, "runs_sql_s": sql_s, "runs_writeback_s": wb_s,
         "runs_daily_flow_s": flow_s, "nodes_last_run": nodes[-1],
     }
 
@@ -526,7 +529,7 @@ def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any]
         ("first_daily_s", "first daily (not timed as incremental)",
          lambda: run_cli(work, "run", "daily")[0]),
         ("incremental", f"incremental runs (one new day of {cfg['new_day_leads']:,} leads each)",
-         lambda: measure_incremental(work, cfg, args.runs)),
+         lambda: measure_incremental(work, cfg, args.runs, with_flow=not args.no_flow)),
         ("seed_vs_ours", "seed SQL vs ours for yesterday", lambda: measure_seed_vs_ours(work, args.runs)),
     ]
     if label == "1m" and not args.skip_startup:
@@ -667,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--explain", action="store_true", help="write EXPLAIN (ANALYZE, BUFFERS) of slow models")
     p.add_argument("--only", default="", help="comma-separated steps to run (full_rebuild, writeback, floor, "
                    "first_daily_s, incremental, seed_vs_ours, startup)")
+    p.add_argument("--no-flow", action="store_true",
+                   help="incremental: measure the SQL and the write-back only, not `leadgen run daily`")
     p.add_argument("--prepare-only", action="store_true", help="only build the template databases")
     p.add_argument("--skip-startup", action="store_true", help="skip the start-up measurements (item 5)")
     p.add_argument("--output", type=Path, default=None, help="results file (default bench/results.json, "
