@@ -571,11 +571,17 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             ten["incremental"]["sql_plus_writeback_s"], one["incremental"]["sql_plus_writeback_s"])
         h["incremental_daily_flow_10m_over_1m"] = ratio(
             ten["incremental"]["daily_flow_s"], one["incremental"]["daily_flow_s"])
+    def largest(key: str) -> dict[str, Any]:  # the largest history that has this measurement
+        return ten if done(ten, key) else one
+
+    big = largest("seed_vs_ours")
     if done(big, "seed_vs_ours"):
         h["seed_sql_over_ours"] = ratio(big["seed_vs_ours"]["seed_s"], big["seed_vs_ours"]["ours_s"])
         h["seed_overcount_factor"] = big["seed_vs_ours"]["seed_overcount_factor"]
+    big = ten if done(ten, "full_rebuild") and done(ten, "floor") else one
     if done(big, "full_rebuild") and done(big, "floor"):
         h["full_rebuild_over_floor"] = ratio(big["full_rebuild"]["sql_s"], big["floor"]["floor_s"])
+    big = largest("writeback")
     if done(big, "writeback"):
         wb = big["writeback"]
         candidates = [v for v in (wb["max_lock_ms"], wb["writer_max_ms"]) if v is not None]
