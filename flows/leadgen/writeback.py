@@ -55,7 +55,7 @@ class WriteBackError(RuntimeError):
 
 
 def write_back_segments(
-    target: Target | None = None, *, batch_size: int = 5000, lock_timeout: str = "5s"
+    target: Target | None = None, *, batch_size: int = 1000, lock_timeout: str = "5s"
 ) -> int:
     """Copy ``segment_id`` from the assignment mart to ``public.leads``; returns rows changed.
 
