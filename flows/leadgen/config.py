@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -27,6 +28,16 @@ _CONNINFO_TO_ENV = {
     "dbname": "PGDATABASE",
     "sslmode": "PGSSLMODE",
 }
+
+
+@cache
+def reporting_timezone() -> str:
+    """The calendar of every daily number: dbt's var `timezone` (dbt_project.yml), read from there
+    so the summary, the report and backfill validation never drift from the models."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    return str(project["vars"]["timezone"])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from leadgen.config import Target, resolve_target
+from leadgen.config import Target, reporting_timezone, resolve_target
 from leadgen.db import connect
 
 
@@ -31,8 +31,8 @@ def check_database(target: Target | None = None) -> Target:
 
 
 def amsterdam_today() -> date:
-    """Today in Europe/Amsterdam, the calendar every daily number uses."""
-    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    """Today in the calendar every daily number uses (dbt var `timezone`: Europe/Amsterdam)."""
+    return datetime.now(ZoneInfo(reporting_timezone())).date()
 
 
 class InvalidDateRangeError(ValueError):
@@ -45,6 +45,6 @@ def validate_range(start: date, end: date, today: date) -> list[date]:
         raise InvalidDateRangeError(f"backfill start {start} is after end {end}")
     if end > today:
         raise InvalidDateRangeError(
-            f"backfill end {end} is in the future (today is {today} in Europe/Amsterdam)"
+            f"backfill end {end} is in the future (today is {today} in {reporting_timezone()})"
         )
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg.rows import dict_row
 
-from leadgen.config import PROJECT_ROOT, Target, resolve_target
+from leadgen.config import PROJECT_ROOT, Target, reporting_timezone, resolve_target
 from leadgen.db import connect
 from leadgen.summary import HEALTH_ORDER
 
@@ -41,7 +41,7 @@ order by leads_7d desc, free_capacity desc, branch, region_code
 
 _DAILY_SQL = """
 with bounds as (
-    select (now() at time zone 'Europe/Amsterdam')::date as today
+    select (now() at time zone %(tz)s)::date as today
 )
 select
     stats.date,
@@ -70,7 +70,7 @@ def load_report_data(target: Target | None = None) -> ReportData:
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_SUPPLY_DEMAND_SQL)
         supply_demand = cur.fetchall()
-        cur.execute(_DAILY_SQL)
+        cur.execute(_DAILY_SQL, {"tz": reporting_timezone()})
         daily = cur.fetchall()
         now = conn.execute("select now()").fetchone()
     assert now is not None

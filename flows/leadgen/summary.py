@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 from rich.console import Console
 from rich.table import Table
 
-from leadgen.config import Target, resolve_target
+from leadgen.config import Target, reporting_timezone, resolve_target
 from leadgen.db import connect
 
 # Presentation order of the health classes (the classes themselves are decided in dbt).
@@ -115,9 +115,9 @@ class Summary:
 
 
 def yesterday(target: Target | None = None) -> date:
-    """Yesterday in Europe/Amsterdam, by the database clock (the day the marts count in)."""
+    """Yesterday in the marts' calendar (dbt var `timezone`), by the database clock."""
     with connect(target) as conn:
-        row = conn.execute("select (now() at time zone 'Europe/Amsterdam')::date - 1").fetchone()
+        row = conn.execute("select (now() at time zone %s)::date - 1", (reporting_timezone(),)).fetchone()
     assert row is not None
     return row[0]
 
