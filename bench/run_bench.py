@@ -221,6 +221,9 @@ def work_copy(server: Target, template: Target, label: str) -> Target:
     with stopwatch() as t:
         target = create_database(server, name, template=template.dbname)
     log(f"{name}: copied from template in {t():.1f}s")
+    from leadgen.migrate import apply_migrations
+
+    apply_migrations(target)  # migrations added since the template was generated
     return target
 
 
@@ -265,7 +268,7 @@ def add_new_day(target: Target, n: int) -> None:
 def write_back(target: Target) -> int:
     from leadgen.writeback import write_back_segments
 
-    return write_back_segments(target, batch_size=5000)
+    return write_back_segments(target)  # the flows' default batch size
 
 
 # --- measurements --------------------------------------------------------------------------------
@@ -718,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
             for label in cfg["histories"]:
                 drop_database(server, template_name(label, cfg))
     print_table(results)
-    log(f"done in {results['total_s']:.0f}s; wrote {output.relative_to(PROJECT_ROOT)}")
+    log(f"done in {results['total_s']:.0f}s; wrote {output}")
     return 0
 
 

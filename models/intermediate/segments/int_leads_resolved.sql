@@ -4,7 +4,7 @@
 -- Region: the PC4 of the postcode (municipality, province) wins; else the free-text province
 -- through int_region_keys. Segment: (branch, lead's region) before (branch, its province).
 with leads as (
-    select * from {{ ref('stg_public__leads') }}
+    select * from {{ ref('int_leads_bucketed') }}
 ),
 
 industry_branches as (
@@ -31,6 +31,9 @@ resolved as (
         leads.created_at,
         leads.updated_at,
         leads.input_fingerprint,
+        leads.status_bucket,
+        leads.postcode_pc4,
+        leads.province_key,
         industry_branches.branch,
         coalesce(pc4_regions.municipality_code, region_keys.region_code) as region_code,
         coalesce(pc4_regions.province_code, region_keys.province_code) as province_code,
@@ -52,6 +55,9 @@ final as (
         resolved.created_at,
         resolved.updated_at,
         resolved.input_fingerprint,
+        resolved.status_bucket,
+        resolved.postcode_pc4,
+        resolved.province_key,
         coalesce(region_segments.segment_id, province_segments.segment_id) as segment_id,
         resolved.branch,
         resolved.region_code,

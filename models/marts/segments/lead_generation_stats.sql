@@ -13,23 +13,21 @@
 {%- set tz = var('timezone') -%}
 -- One row per segment per Amsterdam day, from the segment's first lead day on: to today while
 -- the segment is active, to its last lead day once deactivated (history stays).
--- Leads are counted from the assignment mart and bucketed once (int_leads_bucketed), never
--- joined to partners. Capacity: that day's capture, else the nearest earlier one (NULL before
--- the first capture). A run rebuilds only the days of lead_stats_window(): the leads are read
--- with created_at between two timestamptz bounds (index range scan on leads.created_at).
-with window_leads as (
+-- Leads are counted from the assignment mart alone (it carries each lead's creation time and
+-- status bucket, int_leads_bucketed), never joined to partners. Capacity: that day's capture,
+-- else the nearest earlier one (NULL before the first capture), joined as one row per day of
+-- each capture's validity. A run rebuilds only the days of lead_stats_window(): the mart is
+-- read with lead_created_at between two timestamptz bounds (index range scan).
+with window_assignments as (
     select
-        lead_id,
+        segment_id,
         status_bucket,
-        (created_at at time zone '{{ tz }}')::date as lead_date
-    from {{ ref('int_leads_bucketed') }}
+        (lead_created_at at time zone '{{ tz }}')::date as lead_date
+    from {{ ref('lead_segment_assignments') }}
     where
-        created_at >= ('{{ window.start }}'::date)::timestamp at time zone '{{ tz }}'
-        and created_at < ('{{ window.end }}'::date + 1)::timestamp at time zone '{{ tz }}'
-),
-
-assignments as (
-    select * from {{ ref('lead_segment_assignments') }}
+        segment_id is not null
+        and lead_created_at >= ('{{ window.start }}'::date)::timestamp at time zone '{{ tz }}'
+        and lead_created_at < ('{{ window.end }}'::date + 1)::timestamp at time zone '{{ tz }}'
 ),
 
 segments as (
@@ -42,16 +40,14 @@ capacity_daily as (
 
 daily_counts as (
     select
-        assignments.segment_id,
-        window_leads.lead_date,
+        segment_id,
+        lead_date,
         count(*) as leads_generated,
-        count(*) filter (where window_leads.status_bucket = 'accepted') as leads_accepted,
-        count(*) filter (where window_leads.status_bucket = 'rejected') as leads_rejected,
-        count(*) filter (where window_leads.status_bucket = 'pending') as leads_pending
-    from window_leads
-    inner join assignments on window_leads.lead_id = assignments.lead_id
-    where assignments.segment_id is not null
-    group by assignments.segment_id, window_leads.lead_date
+        count(*) filter (where status_bucket = 'accepted') as leads_accepted,
+        count(*) filter (where status_bucket = 'rejected') as leads_rejected,
+        count(*) filter (where status_bucket = 'pending') as leads_pending
+    from window_assignments
+    group by segment_id, lead_date
 ),
 
 window_bounds as (
@@ -65,14 +61,28 @@ window_bounds as (
 
 {% if is_incremental() %}
     outside_bounds as (
-        -- days built earlier and outside this window (the pre-hook deleted the window)
+        -- days built earlier, outside this window (the pre-hook deleted the window): one probe
+        -- of the (segment_id, date) index per segment, not a scan of the table
         select
-            segment_id,
-            min(date) as first_lead_date,
-            max(date) filter (where leads_generated > 0) as last_lead_date
-        from {{ this }}
-        where date < '{{ window.start }}'::date or date > '{{ window.end }}'::date
-        group by segment_id
+            segments.segment_id,
+            (
+                select built.date
+                from {{ this }} as built
+                where built.segment_id = segments.segment_id
+                order by built.date
+                limit 1
+            ) as first_lead_date,
+            case
+                when not segments.is_active
+                    then (
+                        select built.date
+                        from {{ this }} as built
+                        where built.segment_id = segments.segment_id and built.leads_generated > 0
+                        order by built.date desc
+                        limit 1
+                    )
+            end as last_lead_date
+        from segments
     ),
 {% else %}
     outside_bounds as (
@@ -96,7 +106,7 @@ segment_days as (
     from segments
     left join window_bounds on segments.segment_id = window_bounds.segment_id
     left join outside_bounds on segments.segment_id = outside_bounds.segment_id
-    where coalesce(window_bounds.segment_id, outside_bounds.segment_id) is not null
+    where coalesce(window_bounds.first_lead_date, outside_bounds.first_lead_date) is not null
 ),
 
 grid as (
@@ -111,6 +121,38 @@ grid as (
     ) as grid_day (day_at)
 ),
 
+capacity_ranges as (
+    -- each capture holds from its day until the segment's next capture
+    select
+        segment_id,
+        capture_date,
+        lead(capture_date) over (partition by segment_id order by capture_date) as next_capture_date,
+        capacity_partners,
+        capacity_total_leads
+    from capacity_daily
+    where capture_date <= '{{ window.end }}'::date
+),
+
+capacity_days as (
+    -- one row per segment and window day that a capture covers: an equi-join for the grid
+    select
+        capacity_ranges.segment_id,
+        capacity_day.day_at::date as date,
+        capacity_ranges.capacity_partners,
+        capacity_ranges.capacity_total_leads
+    from capacity_ranges
+    cross join lateral generate_series(
+        greatest(capacity_ranges.capture_date, '{{ window.start }}'::date)::timestamp,
+        least(
+            coalesce(capacity_ranges.next_capture_date - 1, '{{ window.end }}'::date), '{{ window.end }}'::date
+        )::timestamp,
+        interval '1 day'
+    ) as capacity_day (day_at)
+    where
+        capacity_ranges.next_capture_date is null
+        or capacity_ranges.next_capture_date > '{{ window.start }}'::date
+),
+
 final as (
     select
         grid.segment_id,
@@ -119,8 +161,8 @@ final as (
         coalesce(daily_counts.leads_accepted, 0)::integer as leads_accepted,
         coalesce(daily_counts.leads_rejected, 0)::integer as leads_rejected,
         coalesce(daily_counts.leads_pending, 0)::integer as leads_pending,
-        capacity.capacity_partners,
-        capacity.capacity_total_leads,
+        capacity_days.capacity_partners,
+        capacity_days.capacity_total_leads,
         round(
             daily_counts.leads_accepted::numeric
             / nullif(daily_counts.leads_accepted + daily_counts.leads_rejected, 0),
@@ -131,17 +173,10 @@ final as (
         on
             grid.segment_id = daily_counts.segment_id
             and grid.date = daily_counts.lead_date
-    left join lateral (
-        select
-            capacity_daily.capacity_partners,
-            capacity_daily.capacity_total_leads
-        from capacity_daily
-        where
-            capacity_daily.segment_id = grid.segment_id
-            and capacity_daily.capture_date <= grid.date
-        order by capacity_daily.capture_date desc
-        limit 1
-    ) as capacity on true
+    left join capacity_days
+        on
+            grid.segment_id = capacity_days.segment_id
+            and grid.date = capacity_days.date
 )
 
 select * from final

@@ -6,27 +6,63 @@
         post_hook=[
             "create unique index if not exists {{ this.name }}_lead_id_idx on {{ this }} (lead_id)",
             "create index if not exists {{ this.name }}_segment_id_idx on {{ this }} (segment_id)",
-            "create index if not exists {{ this.name }}_unmatched_reason_idx on {{ this }} (unmatched_reason)"
-            ~ " include (lead_id, industry_id, branch, region_code) where segment_id is null",
+            "create index if not exists {{ this.name }}_unmatched_idx on {{ this }} (reference_fingerprint)"
+            ~ " where segment_id is null",
             "create index if not exists {{ this.name }}_watermark_idx on {{ this }} (source_updated_at)",
+            "create index if not exists {{ this.name }}_assigned_at_idx on {{ this }} (assigned_at)",
+            "create index if not exists {{ this.name }}_created_at_idx on {{ this }} (lead_created_at)"
+            ~ " include (segment_id, status_bucket)",
         ],
     )
 }}
--- depends_on: {{ ref('stg_public__lead_segments') }}, {{ ref('stg_public__leads') }}
--- depends_on: {{ ref('int_regions') }}, {{ ref('int_industry_branches') }}
--- One row per lead: its segment (sticky) or why it has none.
+-- depends_on: {{ ref('stg_public__lead_segments') }}, {{ ref('int_leads_bucketed') }}
+-- depends_on: {{ ref('int_industry_branches') }}, {{ ref('int_pc4_regions') }}, {{ ref('int_region_keys') }}
+-- One row per lead: its segment (sticky) or why it has none, with the lead's creation time and
+-- status bucket (what lead_generation_stats counts, so it reads this table alone).
 -- Sticky: a lead is resolved again only when it is new, when its own industry_id, postcode or
--- province changed (input_fingerprint), when it is unmatched (retried every run, so a newly
--- activated segment picks it up) or when its segment was deleted. An incremental run
+-- province changed (input_fingerprint), when it is unmatched and the reference data its
+-- resolution reads changed since (reference_fingerprint: active segments, industry branches,
+-- PC4 and region-name seeds), or when its segment was deleted. An incremental run
 --   1. reads the leads updated since the newest source_updated_at here, minus a safety margin
 --      for transactions that committed late (index range scan on leads.updated_at), and keeps
---      those whose fingerprint differs from the stored one: a cheap md5 compare, so the
---      write-back touching every lead's updated_at costs no re-resolution;
---   2. resolves only those plus the unmatched rows (int_leads_resolved, filtered on lead_id
---      at the scan of public.leads);
---   3. writes only rows whose result or fingerprint changed, plus the newest changed lead
+--      those whose fingerprint, status bucket or creation time differs from the stored one: a
+--      cheap compare, so the write-back touching every lead's updated_at costs no re-resolution;
+--   2. adds the unmatched rows whose reference_fingerprint is not the current one (two range
+--      scans of a partial index: none while the reference data is unchanged) and the rows of
+--      deleted segments (the segment ids here, found by an index skip scan, one probe each);
+--   3. resolves only those (int_leads_resolved, filtered on lead_id at the scan of
+--      public.leads) and writes only rows that changed, plus the newest changed lead
 --      (unchanged, to move the watermark): a re-run rewrites at most that one row.
+-- Every step follows the number of changed leads, not the size of the history.
 -- --full-refresh recomputes every lead from scratch (assigned_at = now).
+{%- set reference_fingerprint_sql -%}
+    -- what an unmatched lead's result depends on besides its own fields
+    select
+        md5(concat_ws(
+            '|',
+            (
+                select string_agg(concat_ws(',', s.segment_id, s.branch, s.region_code), ';' order by s.segment_id)
+                from {{ ref('stg_public__lead_segments') }} as s
+                where s.is_active
+            ),
+            (
+                select string_agg(concat_ws(',', i.industry_id, i.branch), ';' order by i.industry_id)
+                from {{ ref('int_industry_branches') }} as i
+            ),
+            (
+                select string_agg(concat_ws(',', p.pc4, p.municipality_code, p.province_code), ';' order by p.pc4)
+                from {{ ref('int_pc4_regions') }} as p
+            ),
+            (
+                select
+                    string_agg(
+                        concat_ws(',', k.region_key, k.region_code, k.province_code), ';'
+                        order by k.region_key, k.region_code
+                    )
+                from {{ ref('int_region_keys') }} as k
+            )
+        )) as reference_fingerprint
+{%- endset %}
 {% if is_incremental() %}
     {#- The watermark as a literal, so the planner sees how few leads are newer than it. -#}
     {%- set updated_after = var('assignments_updated_after', none) -%}
@@ -37,24 +73,22 @@
         {%- endset -%}
         {%- set updated_after = run_query(watermark_sql).columns[0].values()[0] -%}
     {%- endif %}
-    with segments as (
+    with recursive segments as (
         select * from {{ ref('stg_public__lead_segments') }}
     ),
 
-    regions as (
-        select * from {{ ref('int_regions') }}
-    ),
-
-    industry_branches as (
-        select * from {{ ref('int_industry_branches') }}
+    reference as (
+        {{ reference_fingerprint_sql }}
     ),
 
     changed_leads as (
         select
             leads.lead_id,
             leads.updated_at,
-            leads.input_fingerprint
-        from {{ ref('stg_public__leads') }} as leads
+            leads.created_at,
+            leads.input_fingerprint,
+            leads.status_bucket
+        from {{ ref('int_leads_bucketed') }} as leads
         where leads.updated_at > '{{ updated_after or "-infinity" }}'::timestamptz
     ),
 
@@ -66,62 +100,66 @@
         limit 1
     ),
 
-    -- Every unmatched lead is re-checked each run and resolved again when its result can
-    -- differ now: no_region always (few; follows region seed changes), unknown_industry when
-    -- its industry resolves to a branch now, no_active_segment when an active segment exists
-    -- now for its branch and its region or province. Plus leads whose segment is gone.
+    previous_segment_ids (segment_id) as (
+        -- the distinct segment ids of this table: an index skip scan, one probe per segment
+        (
+            select previous.segment_id
+            from {{ this }} as previous
+            where previous.segment_id is not null
+            order by previous.segment_id
+            limit 1
+        )
+
+        union all
+
+        select (
+            select previous.segment_id
+            from {{ this }} as previous
+            where previous.segment_id > previous_segment_ids.segment_id
+            order by previous.segment_id
+            limit 1
+        )
+        from previous_segment_ids
+        where previous_segment_ids.segment_id is not null
+    ),
+
+    deleted_segment_ids as (
+        select previous_segment_ids.segment_id
+        from previous_segment_ids
+        left join segments on previous_segment_ids.segment_id = segments.segment_id
+        where previous_segment_ids.segment_id is not null and segments.segment_id is null
+    ),
+
     retry_ids as (
+        -- unmatched leads resolved against other reference data than today's (< or >: two
+        -- range scans of the partial index; none while the reference data is unchanged)
         select previous.lead_id
         from {{ this }} as previous
         where
-            previous.segment_id is not null
-            and not exists (
-                select 1
-                from segments
-                where segments.segment_id = previous.segment_id
+            previous.segment_id is null
+            and (
+                previous.reference_fingerprint < (select reference.reference_fingerprint from reference)
+                or previous.reference_fingerprint > (select reference.reference_fingerprint from reference)
+                or previous.reference_fingerprint is null
             )
 
         union all
 
+        -- leads whose segment was deleted
         select previous.lead_id
         from {{ this }} as previous
-        where previous.unmatched_reason = 'no_region'
-
-        union all
-
-        select previous.lead_id
-        from {{ this }} as previous
-        inner join industry_branches on previous.industry_id = industry_branches.industry_id
-        where previous.unmatched_reason = 'unknown_industry' and industry_branches.branch is not null
-
-        union all
-
-        select previous.lead_id
-        from {{ this }} as previous
-        inner join segments
-            on
-                previous.branch = segments.branch
-                and previous.region_code = segments.region_code
-        where previous.unmatched_reason = 'no_active_segment' and segments.is_active
-
-        union all
-
-        select previous.lead_id
-        from {{ this }} as previous
-        inner join regions on previous.region_code = regions.region_code
-        inner join segments
-            on
-                previous.branch = segments.branch
-                and regions.province_code = segments.region_code
-        where previous.unmatched_reason = 'no_active_segment' and segments.is_active
+        where previous.segment_id in (select deleted_segment_ids.segment_id from deleted_segment_ids)
     ),
 
     candidate_ids as (
-        -- new leads and leads whose own inputs changed
+        -- new leads and leads whose own inputs, status bucket or creation time changed
         select changed_leads.lead_id
         from changed_leads
         left join {{ this }} as previous on changed_leads.lead_id = previous.lead_id
-        where previous.input_fingerprint is distinct from changed_leads.input_fingerprint
+        where
+            previous.input_fingerprint is distinct from changed_leads.input_fingerprint
+            or previous.status_bucket is distinct from changed_leads.status_bucket
+            or previous.lead_created_at is distinct from changed_leads.created_at
 
         union
 
@@ -148,11 +186,14 @@
         select * from {{ ref('int_leads_resolved') }}
     ),
 
+    reference as (
+        {{ reference_fingerprint_sql }}
+    ),
+
     previous as (
         -- a first or full-refresh run keeps nothing
         select
             null::uuid as lead_id,
-            null::uuid as industry_id,
             null::uuid as segment_id,
             null::text as branch,
             null::text as region_code,
@@ -160,7 +201,13 @@
             null::boolean as is_region_conflict,
             null::text as unmatched_reason,
             null::timestamptz as assigned_at,
+            null::text as status_bucket,
+            null::timestamptz as lead_created_at,
+            null::uuid as industry_id,
+            null::integer as postcode_pc4,
+            null::text as province_key,
             null::text as input_fingerprint,
+            null::text as reference_fingerprint,
             null::timestamptz as source_updated_at
         where false
     ),
@@ -169,14 +216,19 @@
 decided as (
     select
         resolved.lead_id,
-        resolved.industry_id,
         resolved.segment_id,
         resolved.branch,
         resolved.region_code,
         resolved.region_source,
         resolved.is_region_conflict,
         resolved.unmatched_reason,
+        resolved.status_bucket,
+        resolved.created_at as lead_created_at,
+        resolved.industry_id,
+        resolved.postcode_pc4,
+        resolved.province_key,
         resolved.input_fingerprint,
+        (select reference.reference_fingerprint from reference) as reference_fingerprint,
         resolved.updated_at as source_updated_at,
         previous.lead_id is not null as has_previous,
         -- record text: NULL-safe comparison of the whole result
@@ -195,7 +247,23 @@ decided as (
             previous.is_region_conflict,
             previous.unmatched_reason
         )::text as is_same_result,
-        coalesce(resolved.input_fingerprint = previous.input_fingerprint, false) as is_same_fingerprint,
+        row(
+            resolved.status_bucket,
+            resolved.created_at,
+            resolved.industry_id,
+            resolved.postcode_pc4,
+            resolved.province_key,
+            resolved.input_fingerprint,
+            case when resolved.segment_id is null then (select reference.reference_fingerprint from reference) end
+        )::text = row(
+            previous.status_bucket,
+            previous.lead_created_at,
+            previous.industry_id,
+            previous.postcode_pc4,
+            previous.province_key,
+            previous.input_fingerprint,
+            case when previous.segment_id is null then previous.reference_fingerprint end
+        )::text as is_same_inputs,
         previous.assigned_at as previous_assigned_at
     from resolved
     left join previous on resolved.lead_id = previous.lead_id
@@ -211,12 +279,17 @@ final as (
         is_region_conflict,
         unmatched_reason,
         case when has_previous and is_same_result then previous_assigned_at else now() end as assigned_at,
+        status_bucket,
+        lead_created_at,
         industry_id,
+        postcode_pc4,
+        province_key,
         input_fingerprint,
+        reference_fingerprint,
         source_updated_at
     from decided
     where
-        not (has_previous and is_same_result and is_same_fingerprint)
+        not (has_previous and is_same_result and is_same_inputs)
         {% if is_incremental() %}
             or lead_id in (select newest_change.lead_id from newest_change)
         {% endif %}

@@ -1,0 +1,18 @@
+-- The write-back's bookkeeping (leadgen.writeback): the newest assigned_at of
+-- analytics.lead_segment_assignments that the last completed write-back of leads.segment_id
+-- saw. The next write-back compares only mart rows assigned after it, so its work follows the
+-- new assignments, not the size of the history. One row (id is always true).
+create table if not exists private.segment_writeback_state (
+    id boolean primary key default true,
+    assigned_until timestamptz not null,
+    updated_at timestamptz not null default now(),
+    constraint segment_writeback_state_single_row check (id)
+);
+
+-- Internal to the pipeline: no policy, so only the table owner (the role that runs the
+-- migrations and the flows) and service_role (bypassrls) reach it.
+alter table private.segment_writeback_state enable row level security;
+
+revoke all on table private.segment_writeback_state from public, anon, authenticated;
+
+grant all on table private.segment_writeback_state to service_role;
