@@ -10,8 +10,8 @@ The rule lives in dbt (``analytics.lead_segment_assignments``); this module only
   flows that build the mart and write back serialise on one lock, leadgen.locks). That mark is
   kept in ``private.segment_writeback_state`` (migration 20261202090000) and moves only
   after every batch committed: a killed write-back is simply done again, from the same mark.
-  ``full=True`` (``leadgen writeback --full``) compares every lead instead, for leads changed
-  by someone else.
+  ``write_back_segments(full=True)`` compares every lead instead, for leads changed by
+  someone else (no CLI command exposes it yet).
 - **Read, then write in short transactions.** The differing rows are read with a plain query
   (a snapshot, no row locks), streamed in ``lead_id`` order; each ``batch_size`` of them is then
   updated by primary key in its own transaction, so a lead row is locked only for the few
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 ASSIGNMENTS = "analytics.lead_segment_assignments"
 STATE = "private.segment_writeback_state"
 
-# The rows whose segment_id differs from the mart, among those assigned at or after the mark.
+# The rows whose segment_id differs from the mart, among those assigned after the mark.
 # A segment that no longer exists (deleted after the dbt run) is skipped rather than failing
 # the foreign key.
 _DIFFERING_SQL = """
@@ -70,7 +70,7 @@ def write_back_segments(
 
     Each batch is its own transaction of at most ``batch_size`` updated rows. Leads whose value
     already matches are never updated (their ``updated_at`` is untouched), which makes a second
-    run write 0 rows. Only rows assigned since the last completed write-back are compared unless
+    run write 0 rows. Only rows assigned after the last completed write-back's mark are compared unless
     ``full`` (or no write-back has completed yet).
     """
     if batch_size < 1:
@@ -120,5 +120,6 @@ def _write_differing(
                     _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
                 ).rowcount
             total += changed
-            log.info("write-back: batch up to lead %s changed %d rows (total %d)", rows[-1][0], changed, total)
+            log.info("write-back: batch up to lead %s changed %d rows (total %d)",
+                     rows[-1][0], changed, total)
     return total

@@ -135,19 +135,19 @@ capacity_ranges as (
 
 capacity_days as (
     -- one row per segment and window day that a capture covers: an equi-join for the grid
+    -- (least() skips NULL: the last capture holds to the end of the window)
     select
         capacity_ranges.segment_id,
         capacity_day.day_at::date as date,
         capacity_ranges.capacity_partners,
         capacity_ranges.capacity_total_leads
     from capacity_ranges
-    cross join lateral generate_series(
-        greatest(capacity_ranges.capture_date, '{{ window.start }}'::date)::timestamp,
-        least(
-            coalesce(capacity_ranges.next_capture_date - 1, '{{ window.end }}'::date), '{{ window.end }}'::date
-        )::timestamp,
-        interval '1 day'
-    ) as capacity_day (day_at)
+    cross join
+        lateral generate_series(
+            greatest(capacity_ranges.capture_date, '{{ window.start }}'::date)::timestamp,
+            least(capacity_ranges.next_capture_date - 1, '{{ window.end }}'::date)::timestamp,
+            interval '1 day'
+        ) as capacity_day (day_at)
     where
         capacity_ranges.next_capture_date is null
         or capacity_ranges.next_capture_date > '{{ window.start }}'::date
