@@ -3,15 +3,22 @@
 The rule lives in dbt (``analytics.lead_segment_assignments``); this module only copies its
 ``segment_id`` to the leads. Two rules keep it cheap and short-locking:
 
-- **Candidates since the last write-back.** A mart row's ``assigned_at`` moves exactly when its
-  segment (or unmatched reason) changes, and one dbt run gives all its rows the same
-  ``assigned_at`` (its transaction's ``now()``), so only rows assigned after the newest
-  ``assigned_at`` the last *completed* write-back saw can differ from ``leads.segment_id`` (the
-  flows that build the mart and write back serialise on one lock, leadgen.locks). That mark is
-  kept in ``private.segment_writeback_state`` (migration 20261202090000) and moves only
-  after every batch committed: a killed write-back is simply done again, from the same mark.
-  ``write_back_segments(full=True)`` compares every lead instead, for leads changed by
-  someone else (no CLI command exposes it yet).
+- **Candidates since the last write-back.** A lead's ``segment_id`` can differ from the mart only
+  when one of the two changed since the last *completed* write-back:
+  - the mart row: its ``assigned_at`` moves exactly when its segment (or unmatched reason)
+    changes, and one dbt run gives all its rows the same ``assigned_at`` (its transaction's
+    ``now()``), so only rows assigned after the newest ``assigned_at`` the last write-back saw
+    can be new; the flows that build the mart and write back serialise on one lock
+    (leadgen.locks);
+  - the lead: any write to it (someone clearing or changing ``segment_id`` included) moves
+    ``leads.updated_at`` (the platform's moddatetime trigger), so only leads updated after the
+    last write-back started, less ``LATE_COMMIT_MARGIN`` for transactions that committed late,
+    can have been changed behind its back.
+
+  Both are index range scans, so the work follows the day's changes, not the size of the history.
+  The two marks are kept in ``private.segment_writeback_state`` (migration 20261202090000) and
+  move only after every batch committed: a killed write-back is simply done again, from the same
+  marks. ``write_back_segments(full=True)`` compares every lead (also the first write-back).
 - **Read, then write in short transactions.** The differing rows are read with a plain query
   (a snapshot, no row locks), streamed in ``lead_id`` order; each ``batch_size`` of them is then
   updated by primary key in its own transaction, so a lead row is locked only for the few
@@ -34,16 +41,45 @@ log = logging.getLogger(__name__)
 ASSIGNMENTS = "analytics.lead_segment_assignments"
 STATE = "private.segment_writeback_state"
 
-# The rows whose segment_id differs from the mart, among those assigned after the mark.
-# A segment that no longer exists (deleted after the dbt run) is skipped rather than failing
-# the foreign key.
+# A transaction that wrote a lead before the last write-back started but committed after it
+# (its updated_at is its start time) is still seen if it took less than this.
+LATE_COMMIT_MARGIN = "10 minutes"
+
+# The rows whose segment_id differs from the mart, among the mart rows assigned after the mark
+# and the leads updated after the last write-back started (NULL marks: every lead). A segment that
+# no longer exists (deleted after the dbt run) is skipped rather than failing the foreign key.
 _DIFFERING_SQL = """
+with candidates as (
+    select assignments.lead_id
+    from analytics.lead_segment_assignments as assignments
+    where assignments.assigned_at > coalesce(%(assigned_since)s::timestamptz, '-infinity')
+
+    union
+
+    select leads.id
+    from public.leads as leads
+    where leads.updated_at > coalesce(%(updated_since)s::timestamptz, '-infinity')
+)
+
+select assignments.lead_id, assignments.segment_id
+from candidates
+inner join analytics.lead_segment_assignments as assignments on candidates.lead_id = assignments.lead_id
+inner join public.leads as leads on assignments.lead_id = leads.id
+where
+    leads.segment_id is distinct from assignments.segment_id
+    and (
+        assignments.segment_id is null
+        or exists (select 1 from public.lead_segments as s where s.id = assignments.segment_id)
+    )
+order by assignments.lead_id
+"""
+
+_FULL_SQL = """
 select assignments.lead_id, assignments.segment_id
 from analytics.lead_segment_assignments as assignments
 inner join public.leads as leads on assignments.lead_id = leads.id
 where
-    assignments.assigned_at > coalesce(%(since)s::timestamptz, '-infinity')
-    and leads.segment_id is distinct from assignments.segment_id
+    leads.segment_id is distinct from assignments.segment_id
     and (
         assignments.segment_id is null
         or exists (select 1 from public.lead_segments as s where s.id = assignments.segment_id)
@@ -70,8 +106,8 @@ def write_back_segments(
 
     Each batch is its own transaction of at most ``batch_size`` updated rows. Leads whose value
     already matches are never updated (their ``updated_at`` is untouched), which makes a second
-    run write 0 rows. Only rows assigned after the last completed write-back's mark are compared unless
-    ``full`` (or no write-back has completed yet).
+    run write 0 rows. Only the candidates since the last completed write-back are compared (see
+    the module) unless ``full`` (or no write-back has completed yet).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -79,47 +115,61 @@ def write_back_segments(
         for name, hint in ((ASSIGNMENTS, "run `dbt build` first"), (STATE, "run `leadgen migrate` first")):
             if not table_exists(reader, name):
                 raise WriteBackError(f"{name} does not exist: {hint}")
-        since = None if full else _mark(reader)
-        # Read before the walk: whatever is assigned later is the next write-back's work.
-        row = reader.execute(f"select max(assigned_at) from {ASSIGNMENTS}").fetchone()
-        until: datetime | None = row[0] if row else None
-        log.info("write-back: comparing leads assigned since %s", since or "the beginning (full)")
-        total = _write_differing(reader, writer, since, batch_size, lock_timeout)
-        if until is not None:
+        marks = None if full else _marks(reader)
+        if marks is None:
+            log.info("write-back: comparing every lead (full)")
+        else:
+            log.info("write-back: comparing leads assigned after %s or updated after %s", *marks)
+        total, assigned_until, started_at = _write_differing(reader, writer, marks, batch_size, lock_timeout)
+        if assigned_until is not None:
             writer.execute(
-                f"insert into {STATE} (id, assigned_until) values (true, %s) "
-                "on conflict (id) do update set assigned_until = excluded.assigned_until, updated_at = now()",
-                (until,),
+                f"insert into {STATE} (id, assigned_until, started_at) values (true, %s, %s) "
+                "on conflict (id) do update set assigned_until = excluded.assigned_until, "
+                "started_at = excluded.started_at, updated_at = now()",
+                (assigned_until, started_at),
             )
     log.info("write-back: %d leads changed", total)
     return total
 
 
-def _mark(conn: psycopg.Connection) -> datetime | None:
-    row = conn.execute(f"select assigned_until from {STATE}").fetchone()
-    return row[0] if row else None
+def _marks(conn: psycopg.Connection) -> tuple[datetime, datetime] | None:
+    """(assigned after, updated after) of the last completed write-back, or None: never ran."""
+    row = conn.execute(
+        f"select assigned_until, started_at - interval '{LATE_COMMIT_MARGIN}' from {STATE}"
+    ).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def _write_differing(
     reader: psycopg.Connection,
     writer: psycopg.Connection,
-    since: datetime | None,
+    marks: tuple[datetime, datetime] | None,
     batch_size: int,
     lock_timeout: str,
-) -> int:
+) -> tuple[int, datetime | None, datetime]:
+    """Write the differing rows; returns (rows changed, the newest assigned_at read, when the read
+    snapshot was taken): the next write-back's marks."""
     total = 0
     # A named (server-side) cursor streams the differing rows; it needs a transaction on the
-    # reader, which is read-only: it holds no row locks and no transaction id.
-    with reader.transaction(), reader.cursor(name="leadgen_writeback") as cur:
-        cur.itersize = batch_size
-        cur.execute(_DIFFERING_SQL, {"since": since})
-        while rows := cur.fetchmany(batch_size):
-            with writer.transaction():
-                writer.execute("select set_config('lock_timeout', %s, true)", (lock_timeout,))
-                changed = writer.execute(
-                    _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
-                ).rowcount
-            total += changed
-            log.info("write-back: batch up to lead %s changed %d rows (total %d)",
-                     rows[-1][0], changed, total)
-    return total
+    # reader, which is read-only: it holds no row locks and no transaction id. The next marks are
+    # read before the differing rows: what commits in between is compared now and again next
+    # time (harmless); what commits later is the next write-back's work.
+    with reader.transaction():
+        row = reader.execute(f"select max(assigned_at), now() from {ASSIGNMENTS}").fetchone()
+        assigned_until, started_at = (row[0], row[1]) if row else (None, None)
+        with reader.cursor(name="leadgen_writeback") as cur:
+            cur.itersize = batch_size
+            if marks is None:
+                cur.execute(_FULL_SQL)
+            else:
+                cur.execute(_DIFFERING_SQL, {"assigned_since": marks[0], "updated_since": marks[1]})
+            while rows := cur.fetchmany(batch_size):
+                with writer.transaction():
+                    writer.execute("select set_config('lock_timeout', %s, true)", (lock_timeout,))
+                    changed = writer.execute(
+                        _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
+                    ).rowcount
+                total += changed
+                log.info("write-back: batch up to lead %s changed %d rows (total %d)",
+                         rows[-1][0], changed, total)
+    return total, assigned_until, started_at

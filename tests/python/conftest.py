@@ -10,6 +10,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ from leadgen.db import create_database, drop_database
 
 # Small enough for a 2-core CI machine, large enough to have every messy form in it.
 SMALL_MARKETPLACE = {"partners": 150, "leads": 6000, "days": 60, "seed": 7}
+# One "now" for every marketplace of the session: lead statuses depend on a lead's age at `now`,
+# so two marketplaces generated a minute apart would differ (e.g. in open leads per partner).
+GENERATED_NOW = datetime.now(UTC).replace(microsecond=0)
 _PREFIX = f"leadgen_t{os.getpid()}"
 
 
@@ -67,7 +71,7 @@ def _build_platform(target: Target, *, regions_as_text: bool) -> Target:
 
     init_stand_in(target, regions_as_text=regions_as_text)
     apply_migrations(target)
-    generate_marketplace(target, progress=False, **SMALL_MARKETPLACE)
+    generate_marketplace(target, progress=False, now=GENERATED_NOW, **SMALL_MARKETPLACE)
     return target
 
 
