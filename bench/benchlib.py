@@ -110,14 +110,14 @@ def compiled_sql(target: Target, model: str) -> str:
 
 
 def run_cli(
-    target: Target, *args: str, timeout: float = 3600
+    target: Target, *args: str, timeout: float = 3600, env: dict[str, str] | None = None
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """``leadgen <args>`` in a subprocess with the target's PG* environment."""
+    """``leadgen <args>`` in a subprocess with the target's PG* environment (plus ``env``)."""
     with stopwatch() as elapsed:
         result = subprocess.run(
             [str(BIN / "leadgen"), *args],
             cwd=PROJECT_ROOT,
-            env=subprocess_env(target),
+            env={**subprocess_env(target), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -2,7 +2,7 @@
 
 - `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
 - `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
-- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build, full write-back (every lead compared), summary.
+- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build, write-back, summary.
 - `backfill` (on demand): rebuild lead_generation_stats for a date range, day by day.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
@@ -90,8 +90,8 @@ def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
 def write_back_task(target: Target, full: bool = False) -> int:
     """Copy the assignment mart to ``leads.segment_id`` (short batches, only rows that differ).
 
-    ``full`` compares every lead (daily: also repairs a ``segment_id`` someone else changed);
-    otherwise only the rows assigned since the last completed write-back (assign)."""
+    Compares only the leads whose mart row or lead row changed since the last completed
+    write-back (a ``segment_id`` changed behind its back included); ``full`` compares every lead."""
     from leadgen.writeback import write_back_segments
 
     changed = write_back_segments(target, full=full)
@@ -207,7 +207,7 @@ def daily(retry: bool = False) -> Summary:
     with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
         refresh_partner_stats_task(target)
         dbt_build_task(target, retry_failed=retry or _is_flow_retry())
-        write_back_task(target, full=True)
+        write_back_task(target)
         return summary_task(target)
 
 

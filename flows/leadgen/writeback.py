@@ -21,14 +21,15 @@ The rule lives in dbt (``analytics.lead_segment_assignments``); this module only
   marks. ``write_back_segments(full=True)`` compares every lead (also the first write-back).
 - **Read, then write in short transactions.** The differing rows are read with a plain query
   (a snapshot, no row locks), streamed in ``lead_id`` order; each ``batch_size`` of them is then
-  updated by primary key in its own transaction, so a lead row is locked only for the few
-  milliseconds of one batch's UPDATE. The UPDATE re-checks ``is distinct from``: a second run
-  writes nothing and touches no ``updated_at``.
+  updated by primary key in one autocommitted statement, so a lead row is locked only for the
+  few milliseconds of one batch's UPDATE and its commit. The UPDATE re-checks
+  ``is distinct from``: a second run writes nothing and touches no ``updated_at``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import psycopg
@@ -100,7 +101,7 @@ class WriteBackError(RuntimeError):
 
 
 def write_back_segments(
-    target: Target | None = None, *, batch_size: int = 1000, lock_timeout: str = "5s", full: bool = False
+    target: Target | None = None, *, batch_size: int = 500, lock_timeout: str = "5s", full: bool = False
 ) -> int:
     """Copy ``segment_id`` from the assignment mart to ``public.leads``; returns rows changed.
 
@@ -111,6 +112,7 @@ def write_back_segments(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    started = time.monotonic()
     with connect(target, autocommit=True) as reader, connect(target, autocommit=True) as writer:
         for name, hint in ((ASSIGNMENTS, "run `dbt build` first"), (STATE, "run `leadgen migrate` first")):
             if not table_exists(reader, name):
@@ -128,7 +130,7 @@ def write_back_segments(
                 "started_at = excluded.started_at, updated_at = now()",
                 (assigned_until, started_at),
             )
-    log.info("write-back: %d leads changed", total)
+    log.info("write-back: %d leads changed in %.2f s", total, time.monotonic() - started)
     return total
 
 
@@ -155,20 +157,22 @@ def _write_differing(
     # read before the differing rows: what commits in between is compared now and again next
     # time (harmless); what commits later is the next write-back's work.
     with reader.transaction():
-        row = reader.execute(f"select max(assigned_at), now() from {ASSIGNMENTS}").fetchone()
-        assigned_until, started_at = (row[0], row[1]) if row else (None, None)
+        assigned_until, started_at = reader.execute(  # type: ignore[misc]
+            f"select max(assigned_at), now() from {ASSIGNMENTS}"
+        ).fetchone()
         with reader.cursor(name="leadgen_writeback") as cur:
             cur.itersize = batch_size
             if marks is None:
                 cur.execute(_FULL_SQL)
             else:
                 cur.execute(_DIFFERING_SQL, {"assigned_since": marks[0], "updated_since": marks[1]})
+            # Each batch is one autocommitted statement: its row locks are taken and released
+            # inside the server (UPDATE, then COMMIT, no client round trip in between).
+            writer.execute("select set_config('lock_timeout', %s, false)", (lock_timeout,))
             while rows := cur.fetchmany(batch_size):
-                with writer.transaction():
-                    writer.execute("select set_config('lock_timeout', %s, true)", (lock_timeout,))
-                    changed = writer.execute(
-                        _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
-                    ).rowcount
+                changed = writer.execute(
+                    _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
+                ).rowcount
                 total += changed
                 log.info("write-back: batch up to lead %s changed %d rows (total %d)",
                          rows[-1][0], changed, total)

@@ -1,16 +1,20 @@
 -- A lead belongs to at most one segment: one assignment row per lead, and on each day the
 -- stats over all segments add up to the distinct assigned leads of that day (days before today:
--- `assign` keeps assigning today's leads between two stats builds).
+-- `assign` keeps assigning today's leads between two stats builds). Leads and days of the
+-- data-test window (macro data_test_window; var data_test_lookback_days, 0 = all history).
 with assignments as (
     select * from {{ ref('lead_segment_assignments') }}
+    where lead_created_at >= {{ data_test_window_start() }}
 ),
 
 leads as (
     select * from {{ ref('int_leads_bucketed') }}
+    where created_at >= {{ data_test_window_start() }}
 ),
 
 stats as (
     select * from {{ ref('lead_generation_stats') }}
+    where date >= {{ data_test_window_start_date() }}
 ),
 
 duplicate_leads as (

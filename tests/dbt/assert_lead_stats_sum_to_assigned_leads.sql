@@ -3,17 +3,21 @@
 -- (If it fails after leads were re-assigned on days before the lookback window, rebuild those
 -- days: dbt build -s lead_generation_stats --vars '{stats_start_date: ..., stats_end_date: ...}'.)
 -- Days before today only: `assign` keeps assigning today's leads between two stats builds, so
--- today is complete only inside the build that made it.
+-- today is complete only inside the build that made it. Leads and days of the data-test window
+-- (macro data_test_window; var data_test_lookback_days, 0 = all history).
 with leads as (
     select * from {{ ref('int_leads_bucketed') }}
+    where created_at >= {{ data_test_window_start() }}
 ),
 
 assignments as (
     select * from {{ ref('lead_segment_assignments') }}
+    where lead_created_at >= {{ data_test_window_start() }}
 ),
 
 stats as (
     select * from {{ ref('lead_generation_stats') }}
+    where date >= {{ data_test_window_start_date() }}
 ),
 
 recount as (

@@ -389,3 +389,32 @@ def test_stats_invariants_fail_on_a_miscounted_day(
     assert result.returncode != 0
     for name in invariants:
         assert re.search(rf"FAIL \d+ {name}", result.stdout), result.stdout[-3000:]
+
+
+def test_data_tests_check_the_window_by_default_and_the_whole_history_on_request(
+    built_platform_db: Target, make_db: Callable[..., Target], dbt: Callable[..., Any]
+) -> None:
+    """The nightly data tests of the assignment mart check the last data_test_lookback_days (28)
+    days; `--vars '{data_test_lookback_days: 0}'` checks every row."""
+    db = make_db("testwindow", template=built_platform_db.dbname)
+    with connect(db) as conn:
+        # A lead of 40 days ago, assigned and read 40 days ago, matched and with a reason (breaks
+        # matched_xor_reason): outside the window.
+        changed = conn.execute(
+            """
+            update analytics.lead_segment_assignments
+            set unmatched_reason = 'no_region', assigned_at = now() - interval '40 days',
+                source_updated_at = now() - interval '40 days'
+            where lead_id = (
+                select lead_id from analytics.lead_segment_assignments
+                where segment_id is not null and lead_created_at < now() - interval '40 days'
+                order by lead_id limit 1
+            )""",
+        ).rowcount
+    assert changed == 1
+    select = ("--select", "lead_segment_assignments,test_type:generic")
+    assert dbt(db, "test", *select, check=False).returncode == 0
+    result = dbt(db, "test", *select, "--vars", "{data_test_lookback_days: 0}", check=False)
+    assert result.returncode != 0
+    assert re.search(r"FAIL 1 matched_xor_reason_lead_segment_assignments", result.stdout), \
+        result.stdout[-3000:]
