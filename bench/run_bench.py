@@ -363,7 +363,7 @@ def measure_writeback(target: Target, slice_rows: int) -> dict[str, Any]:
     }
 
 
-WRITEBACK_LOG = re.compile(r"write-back: (\d+) leads changed in ([0-9.]+) s")
+WRITEBACK_LOG = re.compile(r"write-back: (\d+) leads changed in ([0-9.]+) s")  # the flow's task log
 
 
 def assign_stats_models(manifest_path: Path) -> set[str]:

@@ -94,8 +94,11 @@ def write_back_task(target: Target, full: bool = False) -> int:
     write-back (a ``segment_id`` changed behind its back included); ``full`` compares every lead."""
     from leadgen.writeback import write_back_segments
 
+    started = time.monotonic()
     changed = write_back_segments(target, full=full)
-    get_run_logger().info("leads.segment_id: %s rows changed", changed)
+    get_run_logger().info(
+        "write-back: %d leads changed in %.2f s (leads.segment_id)", changed, time.monotonic() - started
+    )
     return changed
 
 

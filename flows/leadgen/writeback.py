@@ -130,7 +130,7 @@ def write_back_segments(
                 "started_at = excluded.started_at, updated_at = now()",
                 (assigned_until, started_at),
             )
-    log.info("write-back: %d leads changed in %.2f s", total, time.monotonic() - started)
+    log.info("write-back: %d leads written in %.2f s", total, time.monotonic() - started)
     return total
 
 

@@ -228,7 +228,11 @@ decided as (
         resolved.postcode_pc4,
         resolved.province_key,
         resolved.input_fingerprint,
-        (select reference.reference_fingerprint from reference) as reference_fingerprint,
+        -- only an unmatched result depends on it (a matched one is sticky): NULL when matched, so
+        -- a row's content does not depend on which run last rewrote it
+        case
+            when resolved.segment_id is null then (select reference.reference_fingerprint from reference)
+        end as reference_fingerprint,
         resolved.updated_at as source_updated_at,
         previous.lead_id is not null as has_previous,
         -- record text: NULL-safe comparison of the whole result
