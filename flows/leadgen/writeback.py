@@ -46,25 +46,28 @@ STATE = "private.segment_writeback_state"
 # (its updated_at is its start time) is still seen if it took less than this.
 LATE_COMMIT_MARGIN = "10 minutes"
 
-# The rows whose segment_id differs from the mart, among the mart rows assigned after the mark
-# and the leads updated after the last write-back started (NULL marks: every lead). A segment that
-# no longer exists (deleted after the dbt run) is skipped rather than failing the foreign key.
-_DIFFERING_SQL = """
+# The leads that may differ since the last write-back: the mart rows assigned after its mark
+# and the leads updated after it started (both index range scans).
+_CANDIDATES_SQL = """
 with candidates as (
     select assignments.lead_id
     from analytics.lead_segment_assignments as assignments
-    where assignments.assigned_at > coalesce(%(assigned_since)s::timestamptz, '-infinity')
+    where assignments.assigned_at > %(assigned_since)s::timestamptz
 
     union
 
     select leads.id
     from public.leads as leads
-    where leads.updated_at > coalesce(%(updated_since)s::timestamptz, '-infinity')
+    where leads.updated_at > %(updated_since)s::timestamptz
 )
+"""
 
+# The rows whose segment_id differs from the mart ({assignments}: all of them, or the candidates').
+# A segment that no longer exists (deleted after the dbt run) is skipped rather than failing the
+# foreign key.
+_DIFFERING_SQL = """
 select assignments.lead_id, assignments.segment_id
-from candidates
-inner join analytics.lead_segment_assignments as assignments on candidates.lead_id = assignments.lead_id
+from {assignments}
 inner join public.leads as leads on assignments.lead_id = leads.id
 where
     leads.segment_id is distinct from assignments.segment_id
@@ -74,19 +77,11 @@ where
     )
 order by assignments.lead_id
 """
-
-_FULL_SQL = """
-select assignments.lead_id, assignments.segment_id
-from analytics.lead_segment_assignments as assignments
-inner join public.leads as leads on assignments.lead_id = leads.id
-where
-    leads.segment_id is distinct from assignments.segment_id
-    and (
-        assignments.segment_id is null
-        or exists (select 1 from public.lead_segments as s where s.id = assignments.segment_id)
-    )
-order by assignments.lead_id
-"""
+_ALL_ASSIGNMENTS = "analytics.lead_segment_assignments as assignments"
+_CANDIDATE_ASSIGNMENTS = (
+    "candidates inner join analytics.lead_segment_assignments as assignments"
+    " on candidates.lead_id = assignments.lead_id"
+)
 
 _UPDATE_SQL = """
 update public.leads as leads
@@ -163,9 +158,12 @@ def _write_differing(
         with reader.cursor(name="leadgen_writeback") as cur:
             cur.itersize = batch_size
             if marks is None:
-                cur.execute(_FULL_SQL)
+                cur.execute(_DIFFERING_SQL.format(assignments=_ALL_ASSIGNMENTS))
             else:
-                cur.execute(_DIFFERING_SQL, {"assigned_since": marks[0], "updated_since": marks[1]})
+                cur.execute(
+                    _CANDIDATES_SQL + _DIFFERING_SQL.format(assignments=_CANDIDATE_ASSIGNMENTS),
+                    {"assigned_since": marks[0], "updated_since": marks[1]},
+                )
             # Each batch is one autocommitted statement: its row locks are taken and released
             # inside the server (UPDATE, then COMMIT, no client round trip in between).
             writer.execute("select set_config('lock_timeout', %s, false)", (lock_timeout,))
