@@ -505,10 +505,15 @@ def _blockers(target: Target, stage: str) -> tuple[list[tuple[str, Any]], str]:
         # assignment and the capacity capture of this build have been written.
         return [("lock table analytics.lead_generation_stats in share mode", None)], \
             "%lead_generation_stats%"
-    # write-back: hold the row lock of the lead it writes last (highest id among those to write).
-    last = one(target, "select a.lead_id::text from analytics.lead_segment_assignments as a "
-                       "where a.segment_id is not null order by a.lead_id desc limit 1")
-    return [("select 1 from public.leads where id = %s for update", (last,))], "%update%leads%"
+    # write-back: hold the row lock of the lead in the middle of those it writes (in lead_id
+    # order): the batches before it commit, the batch with it waits. (Each batch is one
+    # autocommitted statement: once the lock is released, the killed run's waiting batch still
+    # commits on the server; the batches after it were never sent.)
+    middle = one(target, "select a.lead_id::text from analytics.lead_segment_assignments as a "
+                         "where a.segment_id is not null order by a.lead_id "
+                         "offset (select count(segment_id) / 2 from analytics.lead_segment_assignments) "
+                         "limit 1")
+    return [("select 1 from public.leads where id = %s for update", (middle,))], "%update%leads%"
 
 
 def test_killed_at_every_stage_then_rerun_gives_the_uninterrupted_result(
