@@ -400,6 +400,10 @@ def daily_run(target: Target) -> dict[str, Any]:
     tpath = WORK_DIR / f"daily_{target.dbname}"
     shutil.rmtree(tpath, ignore_errors=True)
     wall, result = run_cli(target, "run", "daily", env={"DBT_TARGET_PATH": str(tpath)})
+    # kept for a look afterwards: the flow's output and its dbt run_results, one pair per run
+    stamp = f"{target.dbname}_{time.strftime('%H%M%S')}"
+    (WORK_DIR / f"daily_{stamp}.log").write_text(result.stdout + result.stderr)
+    shutil.copy(tpath / "run_results.json", WORK_DIR / f"daily_{stamp}_run_results.json")
     run_results = json.loads((tpath / "run_results.json").read_text())
     nodes = {
         r["unique_id"].split(".")[-1]: float(r.get("execution_time") or 0.0)

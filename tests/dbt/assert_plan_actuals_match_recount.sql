@@ -1,18 +1,28 @@
 -- Every plan's actual_leads equals a recount straight from the leads and their assignments:
 -- leads assigned to the plan's segment whose created_at (Amsterdam day) is in the period.
 -- Leads are first counted per segment and day, so the recount scans the leads once.
+-- The plans still running in the data-test window (macro data_test_window; 0 = all), recounted
+-- from the first day of the earliest of them: the cost follows the plans' length, not the history.
 with
 
 plans as (
     select * from {{ ref('segment_plan_vs_actual') }}
+    where period_end_date >= {{ data_test_window_start_date() }}
+),
+
+first_lead_at as (
+    select min(period_start_date)::timestamp at time zone '{{ var("timezone") }}' as created_from
+    from plans
 ),
 
 assignments as (
     select * from {{ ref('lead_segment_assignments') }}
+    where lead_created_at >= (select first_lead_at.created_from from first_lead_at)
 ),
 
 leads as (
     select * from {{ ref('stg_public__leads') }}
+    where created_at >= (select first_lead_at.created_from from first_lead_at)
 ),
 
 leads_per_segment_day as (
