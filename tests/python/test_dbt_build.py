@@ -418,3 +418,20 @@ def test_data_tests_check_the_window_by_default_and_the_whole_history_on_request
     assert result.returncode != 0
     assert re.search(r"FAIL 1 matched_xor_reason_lead_segment_assignments", result.stdout), \
         result.stdout[-3000:]
+
+
+def test_indexes_survive_a_rebuild_and_a_full_refresh(
+    built_platform_db: Target, make_db: Callable[..., Target], dbt: Callable[..., Any]
+) -> None:
+    """A table build renames the old relation to a backup that keeps its index names until it is
+    dropped: the post-hooks (macro ensure_index) must still index the new relation."""
+    db = make_db("indexes", template=built_platform_db.dbname)
+    indexes = ("select tablename || '.' || indexname from pg_indexes"
+               " where schemaname in ('analytics', 'intermediate') order by 1")
+    before = rows(db, indexes)
+    assert ("lead_segment_assignments.lead_segment_assignments_lead_id_idx",) in before
+    assert ("segment_capacity.segment_capacity_segment_id_idx",) in before
+    dbt(db, "run", "--select", "lead_segment_assignments", "segment_capacity", "int_pc4_regions")
+    assert rows(db, indexes) == before
+    dbt(db, "run", "--full-refresh", "--select", "lead_segment_assignments", "segment_capacity")
+    assert rows(db, indexes) == before

@@ -4,8 +4,8 @@
         incremental_strategy='append',
         pre_hook="{{ lead_stats_delete_window() }}",
         post_hook=[
-            "create unique index if not exists {{ this.name }}_key_idx on {{ this }} (segment_id, date)",
-            "create index if not exists {{ this.name }}_date_idx on {{ this }} (date)",
+            "{{ ensure_index(this, 'key_idx', '(segment_id, date)', unique=true) }}",
+            "{{ ensure_index(this, 'date_idx', '(date)') }}",
         ],
     )
 }}

@@ -4,14 +4,12 @@
         unique_key='lead_id',
         incremental_strategy='delete+insert',
         post_hook=[
-            "create unique index if not exists {{ this.name }}_lead_id_idx on {{ this }} (lead_id)",
-            "create index if not exists {{ this.name }}_segment_id_idx on {{ this }} (segment_id)",
-            "create index if not exists {{ this.name }}_unmatched_idx on {{ this }} (reference_fingerprint)"
-            ~ " where segment_id is null",
-            "create index if not exists {{ this.name }}_watermark_idx on {{ this }} (source_updated_at)",
-            "create index if not exists {{ this.name }}_assigned_at_idx on {{ this }} (assigned_at)",
-            "create index if not exists {{ this.name }}_created_at_idx on {{ this }} (lead_created_at)"
-            ~ " include (segment_id, status_bucket)",
+            "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
+            "{{ ensure_index(this, 'segment_id_idx', '(segment_id)') }}",
+            "{{ ensure_index(this, 'unmatched_idx', '(reference_fingerprint) where segment_id is null') }}",
+            "{{ ensure_index(this, 'watermark_idx', '(source_updated_at)') }}",
+            "{{ ensure_index(this, 'assigned_at_idx', '(assigned_at)') }}",
+            "{{ ensure_index(this, 'created_at_idx', '(lead_created_at) include (segment_id, status_bucket)') }}",
         ],
     )
 }}

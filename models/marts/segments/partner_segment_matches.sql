@@ -1,7 +1,7 @@
 {{
     config(
         post_hook=[
-            "create unique index if not exists {{ this.name }}_key_idx on {{ this }} (segment_id, partner_id)",
+            "{{ ensure_index(this, 'key_idx', '(segment_id, partner_id)', unique=true) }}",
         ],
     )
 }}

@@ -1,7 +1,7 @@
 {{
     config(
         post_hook=[
-            "create unique index if not exists {{ this.name }}_segment_id_idx on {{ this }} (segment_id)",
+            "{{ ensure_index(this, 'segment_id_idx', '(segment_id)', unique=true) }}",
         ],
     )
 }}

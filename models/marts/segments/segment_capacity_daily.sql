@@ -5,7 +5,7 @@
         incremental_strategy='delete+insert',
         full_refresh=false,
         post_hook=[
-            "create unique index if not exists {{ this.name }}_key_idx on {{ this }} (segment_id, capture_date)",
+            "{{ ensure_index(this, 'key_idx', '(segment_id, capture_date)', unique=true) }}",
         ],
     )
 }}
