@@ -431,7 +431,9 @@ def test_indexes_survive_a_rebuild_and_a_full_refresh(
     before = rows(db, indexes)
     assert ("lead_segment_assignments.lead_segment_assignments_lead_id_idx",) in before
     assert ("segment_capacity.segment_capacity_segment_id_idx",) in before
-    dbt(db, "run", "--select", "lead_segment_assignments", "segment_capacity", "int_pc4_regions")
+    # (a table rebuild drops the views that read it, which dbt recreates only when it runs them:
+    # the selection holds no table with views downstream)
+    dbt(db, "run", "--select", "lead_segment_assignments", "segment_capacity")
     assert rows(db, indexes) == before
     dbt(db, "run", "--full-refresh", "--select", "lead_segment_assignments", "segment_capacity")
     assert rows(db, indexes) == before

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -25,7 +26,10 @@ from leadgen.summary import Summary, load_summary
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+from prefect.exceptions import ObjectNotFound
 from prefect.states import State
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +40,19 @@ def _use_target(mp: pytest.MonkeyPatch, target: Target, dbt_target_path: Path) -
     for key, value in target.env.items():
         mp.setenv(key, value)
     mp.setenv("DBT_TARGET_PATH", str(dbt_target_path))
+
+
+def eventually(check: Callable[[], T], timeout: float = 60) -> T:
+    """``check()`` once it passes (no AssertionError, the object found), retried for ``timeout`` s:
+    what a flow reports reaches the Prefect API in the background, later on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ObjectNotFound):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _rows(target: Target, query: str) -> list[tuple]:
@@ -149,16 +166,14 @@ def test_refresh_retries_connection_errors_only(prefect_harness: None, empty_db:
     no_function = empty_db  # reachable, but the RPC does not exist: retrying cannot help
     with get_client(sync_client=True) as client:
         states = {"down": fast(unreachable, return_state=True), "bug": fast(no_function, return_state=True)}
-        # The task runs report to the API in the background: read them once the API has their
-        # final (failed) state, so run_count is final too.
-        deadline = time.monotonic() + 60
-        while True:
+        # Task runs report to the API in the background: read them once the API has their final
+        # (failed) state, so run_count is final too.
+        def final_runs() -> dict[str, int]:
             task_runs = {k: client.read_task_run(s.state_details.task_run_id) for k, s in states.items()}
-            settled = all(t.state is not None and t.state.is_failed() for t in task_runs.values())
-            if settled or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        runs = {k: t.run_count for k, t in task_runs.items()}
+            assert all(t.state is not None and t.state.is_failed() for t in task_runs.values())
+            return {k: t.run_count for k, t in task_runs.items()}
+
+        runs = eventually(final_runs)
     assert all(s.is_failed() for s in states.values())
     assert runs == {"down": 4, "bug": 1}  # 1 + 3 retries on OperationalError; none on a SQL error
 
@@ -192,20 +207,24 @@ def test_daily_builds_the_marts_and_writes_segments_back(daily_run: DailyRun) ->
 
 def test_daily_shows_every_dbt_node_as_a_task_and_publishes_the_summary(daily_run: DailyRun) -> None:
     flow_run_id = daily_run.state.state_details.flow_run_id
+    summary: Summary = daily_run.state.result()  # type: ignore[assignment]
     with get_client(sync_client=True) as client:
         this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        task_runs: list = []
-        while batch := client.read_task_runs(flow_run_filter=this_run, limit=200, offset=len(task_runs)):
-            task_runs += batch
-        names = {t.name for t in task_runs}
-        summary_key = ArtifactFilter(key=ArtifactFilterKey(any_=["leadgen-daily-summary"]))
-        artifacts = client.read_artifacts(artifact_filter=summary_key, flow_run_filter=this_run)
-    assert "model lead_segment_assignments" in names
-    assert "model lead_generation_stats" in names
-    assert any(n.startswith("test ") for n in names)
-    assert any(n.startswith("seed ") for n in names)
-    summary: Summary = daily_run.state.result()  # type: ignore[assignment]
-    assert artifacts and f"leadgen daily summary for {summary.day}" in artifacts[0].data
+
+        def check() -> None:  # task runs and artifacts reach the API in the background
+            task_runs: list = []
+            while batch := client.read_task_runs(flow_run_filter=this_run, limit=200, offset=len(task_runs)):
+                task_runs += batch
+            names = {t.name for t in task_runs}
+            summary_key = ArtifactFilter(key=ArtifactFilterKey(any_=["leadgen-daily-summary"]))
+            artifacts = client.read_artifacts(artifact_filter=summary_key, flow_run_filter=this_run)
+            assert "model lead_segment_assignments" in names
+            assert "model lead_generation_stats" in names
+            assert any(n.startswith("test ") for n in names)
+            assert any(n.startswith("seed ") for n in names)
+            assert artifacts and f"leadgen daily summary for {summary.day}" in artifacts[0].data
+
+        eventually(check)
 
 
 def test_the_summary_numbers_are_the_marts_numbers(daily_run: DailyRun) -> None:
