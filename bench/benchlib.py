@@ -100,10 +100,11 @@ def run_dbt(target: Target, *args: str, vars_: dict[str, Any] | None = None) -> 
     return run
 
 
-def compiled_sql(target: Target, model: str) -> str:
-    """The compiled SQL of a model from the bench's last dbt invocation on ``target``."""
-    tpath = WORK_DIR / f"target_{target.dbname}" / "compiled"
-    hits = list(tpath.rglob(f"{model}.sql"))
+def compiled_sql(target: Target, model: str, target_path: Path | None = None) -> str:
+    """The compiled SQL of a model from the last dbt invocation on ``target`` that wrote to
+    ``target_path`` (default: the bench's own dbt runs), not a unit test's."""
+    tpath = (target_path or WORK_DIR / f"target_{target.dbname}") / "compiled"
+    hits = [h for h in tpath.rglob(f"{model}.sql") if not any(p.endswith(".yml") for p in h.parts)]
     if not hits:
         raise FileNotFoundError(f"no compiled SQL for {model} under {tpath}")
     return hits[0].read_text()

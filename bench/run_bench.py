@@ -544,9 +544,11 @@ def measure_startup(target: Target, runs: int) -> dict[str, Any]:
     return out
 
 
-def explain_slowest(target: Target, nodes: dict[str, float], label: str, top: int = 3) -> dict[str, str]:
+def explain_slowest(target: Target, nodes: dict[str, float], label: str, top: int = 3,
+                    target_path: Path | None = None) -> dict[str, str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled select (read-only: the select
-    alone, not the materialisation), written to bench/explain/."""
+    alone, not the materialisation; an incremental select is re-run after its run), written to
+    bench/explain/."""
     out_dir = BENCH_DIR / "explain"
     out_dir.mkdir(exist_ok=True)
     plans = {}
@@ -554,7 +556,7 @@ def explain_slowest(target: Target, nodes: dict[str, float], label: str, top: in
         if "." in model:
             continue
         try:
-            select = compiled_sql(target, model)
+            select = compiled_sql(target, model, target_path)
         except FileNotFoundError:
             continue
         with sql_conn(target) as conn:
@@ -635,7 +637,9 @@ def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any]
                 log(f"{label}: {key} FAILED: {res[key]['error'][:300]}")
                 continue
             if args.explain and key in ("full_rebuild", "incremental"):
-                res[f"explain_{key}"] = explain_slowest(work, res[key]["nodes_last_run"], f"{label}_{key}")
+                daily_path = WORK_DIR / f"daily_{work.dbname}" if key == "incremental" else None
+                res[f"explain_{key}"] = explain_slowest(
+                    work, res[key]["nodes_last_run"], f"{label}_{key}", target_path=daily_path)
     finally:
         results["sizes"][label] = res
         if not args.keep_work:
