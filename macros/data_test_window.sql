@@ -1,7 +1,8 @@
 {#-
-    The data tests of the history-sized marts (lead_segment_assignments and the invariants that
-    recount it) check the rows of the last var('data_test_lookback_days') Amsterdam days: what a
-    nightly run can have written. Their cost then follows the recent days, not the history.
+    The data tests of the history-sized tables (lead_segment_assignments, the leads' keys and the
+    invariants that recount them) check the leads created in the last
+    var('data_test_lookback_days') Amsterdam days. Their cost then follows the recent days, not
+    the history.
     0 (or empty) checks the whole history:
         dbt build --vars '{data_test_lookback_days: 0}'
     data_test_window_start(): the first instant of the window (timestamptz);

@@ -87,15 +87,14 @@ def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
 
 
 @task(name="write-back-segments", cache_policy=NO_CACHE)
-def write_back_task(target: Target, full: bool = False) -> int:
-    """Copy the assignment mart to ``leads.segment_id`` (short batches, only rows that differ).
-
-    Compares only the leads whose mart row or lead row changed since the last completed
-    write-back (a ``segment_id`` changed behind its back included); ``full`` compares every lead."""
+def write_back_task(target: Target) -> int:
+    """Copy the assignment mart to ``leads.segment_id`` (short batches, only rows that differ),
+    comparing only the leads whose mart row or lead row changed since the last completed
+    write-back (a ``segment_id`` changed behind its back included)."""
     from leadgen.writeback import write_back_segments
 
     started = time.monotonic()
-    changed = write_back_segments(target, full=full)
+    changed = write_back_segments(target)
     get_run_logger().info(
         "write-back: %d leads changed in %.2f s (leads.segment_id)", changed, time.monotonic() - started
     )
