@@ -31,13 +31,18 @@ _CONNINFO_TO_ENV = {
 
 
 @cache
-def reporting_timezone() -> str:
-    """The calendar of every daily number: dbt's var `timezone` (dbt_project.yml), read from there
-    so the summary, the report and backfill validation never drift from the models."""
+def dbt_var(name: str) -> str:
+    """A var of dbt_project.yml, read from there so Python never drifts from the models."""
     import yaml
 
     project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return str(project["vars"]["timezone"])
+    return str(project["vars"][name])
+
+
+def reporting_timezone() -> str:
+    """The calendar of every daily number: dbt's var `timezone`, so the summary, the report and
+    backfill validation never drift from the models."""
+    return dbt_var("timezone")
 
 
 @dataclass(frozen=True)

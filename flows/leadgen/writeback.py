@@ -12,8 +12,8 @@ The rule lives in dbt (``analytics.lead_segment_assignments``); this module only
     (leadgen.locks);
   - the lead: any write to it (someone clearing or changing ``segment_id`` included) moves
     ``leads.updated_at`` (the platform's moddatetime trigger), so only leads updated after the
-    last write-back started, less ``LATE_COMMIT_MARGIN`` for transactions that committed late,
-    can have been changed behind its back.
+    last write-back started (less dbt's ``assignment_late_commit_margin``, for transactions that
+    committed late) can have been changed behind its back.
 
   Both are index range scans, so the work follows the day's changes, not the size of the history.
   The two marks are kept in ``private.segment_writeback_state`` (migration 20261202090000) and
@@ -33,7 +33,7 @@ from datetime import datetime
 
 import psycopg
 
-from leadgen.config import Target
+from leadgen.config import Target, dbt_var
 from leadgen.db import connect, table_exists
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ ASSIGNMENTS = "analytics.lead_segment_assignments"
 STATE = "private.segment_writeback_state"
 
 # A transaction that wrote a lead before the last write-back started but committed after it
-# (its updated_at is its start time) is still seen if it took less than this.
-LATE_COMMIT_MARGIN = "10 minutes"
+# (its updated_at is its start time) is still seen if it took less than dbt's var
+# assignment_late_commit_margin: the same allowance the assignment model makes.
+LATE_COMMIT_MARGIN_VAR = "assignment_late_commit_margin"
 
 # The leads that may differ since the last write-back: the mart rows assigned after its mark
 # and the leads updated after it started (both index range scans).
@@ -130,7 +131,7 @@ def write_back_segments(
 def _marks(conn: psycopg.Connection) -> tuple[datetime, datetime] | None:
     """(assigned after, updated after) of the last completed write-back, or None: never ran."""
     row = conn.execute(
-        f"select assigned_until, started_at - interval '{LATE_COMMIT_MARGIN}' from {STATE}"
+        f"select assigned_until, started_at - %s::interval from {STATE}", (dbt_var(LATE_COMMIT_MARGIN_VAR),)
     ).fetchone()
     return (row[0], row[1]) if row else None
 
