@@ -324,6 +324,30 @@ def measure_floor(target: Target, runs: int) -> dict[str, Any]:
     return {"floor_s": median(times), "runs_s": times}
 
 
+def measure_mart_write(target: Target) -> dict[str, Any]:
+    """What a full rebuild of the assignment mart costs before it computes anything: its rows
+    copied as they are into a new table of the same columns (logged, as dbt's is), then the same
+    indexes built on it. One run: a reference for the full rebuild, not a headline."""
+    copy = "bench_mart_write"
+    with sql_conn(target) as conn:
+        conn.execute(f"drop table if exists analytics.{copy}")
+        indexes = [r[0] for r in conn.execute(
+            "select indexdef from pg_indexes where schemaname = 'analytics' and tablename = %s",
+            (ASSIGN_MODEL,))]
+        with stopwatch() as t_rows:
+            conn.execute(f"create table analytics.{copy} (like analytics.{ASSIGN_MODEL})")
+            conn.execute(f"insert into analytics.{copy} select * from analytics.{ASSIGN_MODEL}")
+        with stopwatch() as t_indexes:
+            for i, indexdef in enumerate(indexes):  # CREATE [UNIQUE] INDEX <name> ON <table> USING ...
+                head, rest = indexdef.split(" ON ", 1)
+                head = head.rsplit(" ", 1)[0]
+                conn.execute(f"{head} {copy}_{i} ON analytics.{copy} {rest.split(' ', 1)[1]}")
+        size = conn.execute(f"select pg_total_relation_size('analytics.{copy}')").fetchone()[0]  # type: ignore[index]
+        conn.execute(f"drop table analytics.{copy}")
+    return {"rows_s": t_rows(), "indexes_s": t_indexes(), "total_s": t_rows() + t_indexes(),
+            "indexes": len(indexes), "bytes": size}
+
+
 WRITEBACK_SLICE = 250_000
 
 
@@ -614,6 +638,8 @@ def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any]
         ("full_rebuild", "full rebuild of assignment + stats",
          lambda: measure_full_rebuild(work, args.full_runs or args.runs)),
         ("floor", "floor (bare group by over leads.segment_id)", lambda: measure_floor(work, args.runs)),
+        ("mart_write", "the assignment mart's rows and indexes written with nothing computed (1 run)",
+         lambda: measure_mart_write(work)),
         ("warm_up", "warm-up day (first daily after the full rebuild; not counted)",
          lambda: measure_incremental(work, cfg, 1)),
         ("incremental", f"incremental days (one new day of {cfg['new_day_leads']:,} leads each)",
@@ -691,6 +717,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     big = ten if done(ten, "full_rebuild") and done(ten, "floor") else one
     if done(big, "full_rebuild") and done(big, "floor"):
         h["full_rebuild_over_floor"] = ratio(big["full_rebuild"]["sql_s"], big["floor"]["floor_s"])
+        if done(big, "mart_write"):
+            h["mart_write_over_floor"] = ratio(big["mart_write"]["total_s"], big["floor"]["floor_s"])
     big = largest("writeback")
     if done(big, "writeback"):
         wb = big["writeback"]
@@ -728,6 +756,7 @@ def print_table(results: dict[str, Any]) -> None:
         ("2. seed leads_generated / true leads", ("seed_vs_ours", "seed_overcount_factor"), "x"),
         ("3. full rebuild assignment+stats SQL", ("full_rebuild", "sql_s"), "s"),
         ("3. floor: bare group by", ("floor", "floor_s"), "s"),
+        ("3. writing the assignment mart's rows + indexes alone (1 run)", ("mart_write", "total_s"), "s"),
         ("4. write-back from scratch: leads written", ("writeback", "rows_changed"), ""),
         ("4. write-back from scratch: rows/s", ("writeback", "rows_per_s"), ""),
         ("4. longest row lock (a batch's UPDATE + commit)", ("writeback", "max_lock_ms"), "ms"),
@@ -791,8 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-work", action="store_true", help="keep the work databases for inspection")
     p.add_argument("--drop-templates", action="store_true", help="drop the generated templates at the end")
     p.add_argument("--explain", action="store_true", help="write EXPLAIN (ANALYZE, BUFFERS) of slow models")
-    p.add_argument("--only", default="", help="comma-separated steps to run (full_rebuild, floor, warm_up, "
-                   "incremental, seed_vs_ours, startup, writeback)")
+    p.add_argument("--only", default="", help="comma-separated steps to run (full_rebuild, floor, "
+                   "mart_write, warm_up, incremental, seed_vs_ours, startup, writeback)")
     p.add_argument("--prepare-only", action="store_true", help="only build the template databases")
     p.add_argument("--skip-startup", action="store_true", help="skip the start-up measurements (item 5)")
     p.add_argument("--output", type=Path, default=None, help="results file (default bench/results.json, "

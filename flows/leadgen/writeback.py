@@ -151,6 +151,10 @@ def _write_differing(
     # read before the differing rows: what commits in between is compared now and again next
     # time (harmless); what commits later is the next write-back's work.
     with reader.transaction():
+        # Every differing row is read, not the first few: without this a cursor is planned for
+        # its first 10 % (cursor_tuple_fraction), a merge join of the two primary-key index
+        # scans in random heap order, 96 s instead of 17 s for a full compare at 10 M leads.
+        reader.execute("set local cursor_tuple_fraction = 1")
         assigned_until, started_at = reader.execute(  # type: ignore[misc]
             f"select max(assigned_at), now() from {ASSIGNMENTS}"
         ).fetchone()

@@ -4,6 +4,7 @@
         incremental_strategy='append',
         pre_hook="{{ lead_stats_delete_window() }}",
         post_hook=[
+            "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'key_idx', '(segment_id, date)', unique=true) }}",
             "{{ ensure_index(this, 'date_idx', '(date)') }}",
         ],

@@ -4,6 +4,7 @@
         unique_key='lead_id',
         incremental_strategy='delete+insert',
         post_hook=[
+            "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
             "{{ ensure_index(this, 'segment_id_idx', '(segment_id)') }}",
             "{{ ensure_index(this, 'unmatched_idx', '(reference_fingerprint) where segment_id is null') }}",

@@ -5,6 +5,7 @@
         incremental_strategy='delete+insert',
         full_refresh=false,
         post_hook=[
+            "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'key_idx', '(segment_id, capture_date)', unique=true) }}",
         ],
     )
