@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -72,6 +73,8 @@ class DbtRun:
     wall_s: float
     nodes: dict[str, float] = field(default_factory=dict)  # node name -> execution seconds
     statuses: dict[str, str] = field(default_factory=dict)
+    # node name -> the database time of its statements (dbt's "SQL status: … in N seconds")
+    statements: dict[str, float] = field(default_factory=dict)
 
     def sql_seconds(self, names: set[str] | None = None) -> float:
         return sum(t for n, t in self.nodes.items() if names is None or n in names)
@@ -81,6 +84,8 @@ def run_dbt(target: Target, *args: str, vars_: dict[str, Any] | None = None) -> 
     """Run the dbt CLI of this venv (a subprocess, the user's exact command) with a private
     target/log path, and return wall time plus per-node execution times from run_results.json."""
     tpath = WORK_DIR / f"target_{target.dbname}"
+    log_file = tpath / "logs" / "dbt.log"
+    log_offset = log_file.stat().st_size if log_file.exists() else 0
     cmd = [str(BIN / "dbt"), *args, "--target-path", str(tpath), "--log-path", str(tpath / "logs")]
     if vars_:
         cmd += ["--vars", json.dumps(vars_)]
@@ -97,7 +102,35 @@ def run_dbt(target: Target, *args: str, vars_: dict[str, Any] | None = None) -> 
         name = uid.split(".")[-1] if uid.startswith("model.") else uid
         run.nodes[name] = float(node.get("execution_time") or 0.0)
         run.statuses[name] = str(node.get("status"))
+    if log_file.exists():
+        with log_file.open("rb") as fh:
+            fh.seek(log_offset)
+            run.statements = statement_seconds(fh.read().decode("utf-8", "replace"))
     return run
+
+
+_LOG_LINE = re.compile(
+    r"\[(?P<thread>[^\]]+)\]: (?:Began executing node (?P<begin>\S+)"
+    r"|Finished running node (?P<end>\S+)|SQL status: .* in (?P<secs>[0-9.]+) seconds)"
+)
+
+
+def statement_seconds(log_text: str) -> dict[str, float]:
+    """Per model, the sum of the database times dbt logs for its statements ("SQL status: … in
+    0.020 seconds", millisecond resolution) between "Began executing node" and "Finished
+    running node" on the same thread: the node's time without dbt's own Python work (rendering,
+    metadata caching, hooks' templating) between the statements."""
+    current: dict[str, str] = {}
+    out: dict[str, float] = {}
+    for m in _LOG_LINE.finditer(log_text):
+        thread = m["thread"]
+        if m["begin"]:
+            current[thread] = m["begin"].split(".")[-1]
+        elif m["end"]:
+            current.pop(thread, None)
+        elif thread in current:
+            out[current[thread]] = out.get(current[thread], 0.0) + float(m["secs"])
+    return out
 
 
 def compiled_sql(target: Target, model: str, target_path: Path | None = None) -> str:
