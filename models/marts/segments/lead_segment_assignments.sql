@@ -26,7 +26,7 @@
 --      for transactions that committed late (index range scan on leads.updated_at), and keeps
 --      those whose fingerprint, status bucket or creation time differs from the stored one: a
 --      cheap compare, so the write-back touching every lead's updated_at costs no re-resolution;
---   2. adds the unmatched rows whose reference_fingerprint is not the current one (two range
+--   2. adds the unmatched rows whose reference_fingerprint is not the current one (range
 --      scans of a partial index: none while the reference data is unchanged) and the rows of
 --      deleted segments (the segment ids here, found by an index skip scan, one probe each);
 --   3. resolves only those (int_leads_resolved, filtered on lead_id at the scan of
@@ -130,17 +130,28 @@
     ),
 
     retry_ids as (
-        -- unmatched leads resolved against other reference data than today's (< or >: two
-        -- range scans of the partial index; none while the reference data is unchanged)
+        -- unmatched leads resolved against other reference data than today's: <, > and null as
+        -- three branches, so each is a range scan of the partial index (one OR'ed filter would
+        -- read every unmatched row of the history); none while the reference data is unchanged
         select previous.lead_id
         from {{ this }} as previous
         where
             previous.segment_id is null
-            and (
-                previous.reference_fingerprint < (select reference.reference_fingerprint from reference)
-                or previous.reference_fingerprint > (select reference.reference_fingerprint from reference)
-                or previous.reference_fingerprint is null
-            )
+            and previous.reference_fingerprint < (select reference.reference_fingerprint from reference)
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        where
+            previous.segment_id is null
+            and previous.reference_fingerprint > (select reference.reference_fingerprint from reference)
+
+        union all
+
+        select previous.lead_id
+        from {{ this }} as previous
+        where previous.segment_id is null and previous.reference_fingerprint is null
 
         union all
 
@@ -151,10 +162,21 @@
     ),
 
     candidate_ids as (
-        -- new leads and leads whose own inputs, status bucket or creation time changed
+        -- new leads and leads whose own inputs, status bucket or creation time changed: one
+        -- lead_id index probe per changed lead (lateral + limit keeps the planner from hashing
+        -- a sequential scan of this whole table, which grows with the history)
         select changed_leads.lead_id
         from changed_leads
-        left join {{ this }} as previous on changed_leads.lead_id = previous.lead_id
+        left join lateral (
+            select
+                previous.input_fingerprint,
+                previous.status_bucket,
+                previous.lead_created_at
+            from {{ this }} as previous
+            where previous.lead_id = changed_leads.lead_id
+            order by previous.lead_id
+            limit 1
+        ) as previous on true
         where
             previous.input_fingerprint is distinct from changed_leads.input_fingerprint
             or previous.status_bucket is distinct from changed_leads.status_bucket
