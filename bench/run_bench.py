@@ -404,9 +404,10 @@ def measure_writeback(target: Target, slice_rows: int) -> dict[str, Any]:
 WRITEBACK_LOG = re.compile(r"write-back: (\d+) leads changed in ([0-9.]+) s")  # the flow's task log
 
 
-def assign_stats_models(manifest_path: Path) -> set[str]:
+def assign_stats_models(manifest_path: Path) -> tuple[set[str], set[str]]:
     """The models ``+lead_segment_assignments +lead_generation_stats`` selects: the assignment
-    and stats SQL (staging views, intermediate views and the two marts with their parents)."""
+    and stats SQL (staging views, intermediate views and the two marts with their parents), and
+    of those the ones that store rows (tables and incremental models, not views)."""
     manifest = json.loads(manifest_path.read_text())
     todo = [f"model.leadgen.{ASSIGN_MODEL}", f"model.leadgen.{STATS_MODEL}"]
     seen: set[str] = set()
@@ -416,7 +417,8 @@ def assign_stats_models(manifest_path: Path) -> set[str]:
             continue
         seen.add(uid)
         todo.extend(manifest["parent_map"].get(uid, []))
-    return {uid.split(".")[-1] for uid in seen}
+    stored = {uid for uid in seen if manifest["nodes"][uid]["config"]["materialized"] != "view"}
+    return {uid.split(".")[-1] for uid in seen}, {uid.split(".")[-1] for uid in stored}
 
 
 def daily_run(target: Target) -> dict[str, Any]:
@@ -435,11 +437,12 @@ def daily_run(target: Target) -> dict[str, Any]:
         for r in run_results.get("results", [])
         if r["unique_id"].startswith("model.")
     }
-    models = assign_stats_models(tpath / "manifest.json")
+    models, stored = assign_stats_models(tpath / "manifest.json")
     found = WRITEBACK_LOG.findall(result.stdout + result.stderr)
     return {
         "daily_flow_s": wall,
         "sql_s": sum(t for name, t in nodes.items() if name in models),
+        "tables_sql_s": sum(t for name, t in nodes.items() if name in stored),
         "dbt_nodes_s": sum(float(r.get("execution_time") or 0.0) for r in run_results.get("results", [])),
         "writeback_s": float(found[-1][1]) if found else None,
         "writeback_rows": int(found[-1][0]) if found else None,
@@ -455,13 +458,16 @@ def measure_incremental(target: Target, cfg: dict[str, Any], runs: int) -> dict[
         add_new_day(target, cfg["new_day_leads"])
         per_run.append(daily_run(target))
     sql_s = [r["sql_s"] for r in per_run]
+    tables_s = [r["tables_sql_s"] for r in per_run]
     wb_s = [r["writeback_s"] or 0.0 for r in per_run]
     return {
         "sql_s": median(sql_s),
+        "tables_sql_s": median(tables_s),
         "writeback_s": median(wb_s),
         "sql_plus_writeback_s": median([a + b for a, b in zip(sql_s, wb_s, strict=True)]),
         "daily_flow_s": median([r["daily_flow_s"] for r in per_run]),
         "runs_sql_s": sql_s,
+        "runs_tables_sql_s": tables_s,
         "runs_writeback_s": wb_s,
         "runs_writeback_rows": [r["writeback_rows"] for r in per_run],
         "runs_daily_flow_s": [r["daily_flow_s"] for r in per_run],
@@ -628,6 +634,17 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "cpu": sh("grep -m1 'model name' /proc/cpuinfo")}
 
 
+def code_commit() -> str:
+    """The commit the measured code is at, ``+changes`` when the code (not results) differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "flows", "models", "macros", "seeds", "migrations",
+                  "dbt_project.yml", "profiles.yml", "bench/*.py", "bench/*.sql")
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if changed else "")
+
+
 def bench_size(server: Target, label: str, template: Target, cfg: dict[str, Any], args: argparse.Namespace,
                results: dict[str, Any]) -> None:
     work = work_copy(server, template, label)
@@ -708,6 +725,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     one, ten = s.get("1m", {}), s.get("10m", {})
     if done(one, "incremental") and done(ten, "incremental"):
         h["incremental_10m_over_1m"] = ratio(ten["incremental"]["sql_s"], one["incremental"]["sql_s"])
+        h["incremental_tables_10m_over_1m"] = ratio(
+            ten["incremental"].get("tables_sql_s"), one["incremental"].get("tables_sql_s"))
         h["incremental_sql_plus_writeback_10m_over_1m"] = ratio(
             ten["incremental"]["sql_plus_writeback_s"], one["incremental"]["sql_plus_writeback_s"])
         h["incremental_daily_flow_10m_over_1m"] = ratio(
@@ -765,6 +784,7 @@ def print_table(results: dict[str, Any], table: Path) -> None:
         ("history leads", ("history_leads",), ""),
         ("segments (active)", ("active_segments",), ""),
         ("1. incremental day: assignment+stats SQL", ("incremental", "sql_s"), "s"),
+        ("1. … of which the models that store rows (not views)", ("incremental", "tables_sql_s"), "s"),
         ("1. incremental day: write-back", ("incremental", "writeback_s"), "s"),
         ("1. incremental day: whole `leadgen run daily`", ("incremental", "daily_flow_s"), "s"),
         ("2. seed query, yesterday", ("seed_vs_ours", "seed_s"), "s"),
@@ -858,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": cfg, "runs": args.runs, "machine": {**machine(), "postgresql": pg_version},
-        "server": server.url(), "sizes": {},
+        "server": server.url(), "code_commit": code_commit(), "sizes": {},
     }
     output = args.output or scaled_path(RESULTS, args.scale)
     t0 = time.perf_counter()
