@@ -881,6 +881,9 @@ def main(argv: list[str] | None = None) -> int:
         "server": server.url(), "code_commit": code_commit(), "sizes": {},
     }
     output = args.output or scaled_path(RESULTS, args.scale)
+    if args.explain:  # the folder holds this run's plans only, not a mix with earlier runs'
+        for stale in scaled_path(BENCH_DIR / "explain", args.scale).glob("*.txt"):
+            stale.unlink()
     t0 = time.perf_counter()
     try:
         labels = [x.strip() for x in args.sizes.split(",") if x.strip()]
