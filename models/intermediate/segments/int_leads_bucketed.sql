@@ -22,8 +22,7 @@ final as (
         leads.postcode_pc4,
         leads.city,
         leads.status,
-        leads.partner_id,
-        leads.assigned_at,
+        leads.assigned_partner_id,
         leads.segment_id,
         leads.input_fingerprint,
         coalesce(status_buckets.bucket, 'other') as status_bucket

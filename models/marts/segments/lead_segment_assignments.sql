@@ -224,7 +224,7 @@
             null::timestamptz as assigned_at,
             null::text as status_bucket,
             null::timestamptz as lead_created_at,
-            null::uuid as industry_id,
+            null::text as industry_id,
             null::integer as postcode_pc4,
             null::text as province_key,
             null::text as input_fingerprint,

@@ -1,12 +1,28 @@
--- A plain projection (no joins, no aggregation), so predicates on created_at / updated_at of
--- the models reading it reach the indexes of public.leads.
+-- The columns of the source contract only, cast to one type whatever the platform's (macro
+-- source_column). A plain projection (no joins, no aggregation), so predicates on created_at /
+-- updated_at of the models reading it reach the indexes of public.leads.
 with source as (
     select * from {{ source('public', 'leads') }}
 ),
 
+renamed as (
+    select
+        {{ source_column('leads', 'id') }} as lead_id,
+        {{ source_column('leads', 'created_at') }} as created_at,
+        {{ source_column('leads', 'updated_at') }} as updated_at,
+        {{ source_column('leads', 'industry_id') }} as industry_id,
+        {{ source_column('leads', 'province') }} as province,
+        {{ source_column('leads', 'postcode') }} as postcode,
+        {{ source_column('leads', 'city') }} as city,
+        {{ source_column('leads', 'status') }} as status,
+        {{ source_column('leads', 'partner_id') }} as assigned_partner_id,
+        {{ source_column('leads', 'segment_id') }} as segment_id
+    from source
+),
+
 final as (
     select
-        id as lead_id,
+        lead_id,
         created_at,
         updated_at,
         industry_id,
@@ -16,14 +32,12 @@ final as (
         {{ parse_pc4('postcode') }} as postcode_pc4,
         city,
         status,
-        partner_id,
-        assigned_at,
+        assigned_partner_id,
         segment_id,
         -- what a lead's segment depends on: a lead keeps its segment while this is unchanged
-        md5(
-            coalesce(industry_id::text, '') || '|' || coalesce(postcode, '') || '|' || coalesce(province, '')
-        ) as input_fingerprint
-    from source
+        md5(coalesce(industry_id, '') || '|' || coalesce(postcode, '') || '|' || coalesce(province, ''))
+            as input_fingerprint
+    from renamed
 )
 
 select * from final

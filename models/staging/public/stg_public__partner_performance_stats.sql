@@ -1,17 +1,12 @@
+-- The partner stats MV: the two columns of the source contract (open leads per partner).
 with source as (
     select * from {{ source('public', 'partner_performance_stats') }}
 ),
 
 final as (
     select
-        partner_id,
-        leads_assigned_30d,
-        leads_accepted_30d,
-        leads_rejected_30d,
-        conversion_rate_30d,
-        open_leads_count,
-        last_assigned_at,
-        refreshed_at
+        {{ source_column('partner_performance_stats', 'partner_id') }} as partner_id,
+        {{ source_column('partner_performance_stats', 'open_leads_count') }} as open_leads_count
     from source
 )
 
