@@ -23,9 +23,20 @@ for select to authenticated using ((select auth.uid()) = id);
 create policy profiles_own_update on public.profiles
 for update to authenticated using ((select auth.uid()) = id) with check ((select auth.uid()) = id);
 
-create policy leads_partner_select on public.leads
-for select to authenticated using ((select auth.uid()) = partner_id);
-
-create policy leads_partner_update on public.leads
-for update to authenticated
-using ((select auth.uid()) = partner_id) with check ((select auth.uid()) = partner_id);
+-- A partner reads and updates the leads assigned to it (none when the variant has no such column).
+do $$
+declare
+    partner_column text := pg_temp.standin_setting('partner_column', 'partner_id');
+begin
+    if partner_column <> 'none' then
+        execute format(
+            'create policy leads_partner_select on public.leads for select to authenticated '
+            'using ((select auth.uid()) = %I)', partner_column
+        );
+        execute format(
+            'create policy leads_partner_update on public.leads for update to authenticated '
+            'using ((select auth.uid()) = %1$I) with check ((select auth.uid()) = %1$I)', partner_column
+        );
+    end if;
+end
+$$;

@@ -100,11 +100,15 @@ def db_init_stand_in(
     regions_as_text: Annotated[
         bool, typer.Option("--regions-as-text", help="Create profiles.regions as comma-separated text.")
     ] = False,
+    variant: Annotated[
+        str | None,
+        typer.Option(help="The platform's shape: standard, text-regions, bigint-enum, integer-noassign."),
+    ] = None,
 ) -> None:
     """Create the stand-in of the existing platform (dev/test only; skipped if public.profiles exists)."""
     from leadgen.standin import init_stand_in
 
-    typer.echo(init_stand_in(regions_as_text=regions_as_text))
+    typer.echo(init_stand_in(regions_as_text=regions_as_text, variant=variant))
 
 
 # --- migrate ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,12 +32,23 @@ _CONNINFO_TO_ENV = {
 
 
 @cache
-def dbt_var(name: str) -> str:
-    """A var of dbt_project.yml, read from there so Python never drifts from the models."""
+def _project_vars() -> dict[str, object]:
     import yaml
 
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return str(project["vars"][name])
+    return dict(yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"])
+
+
+_ENV_VAR = re.compile(r"""^\{\{\s*env_var\(\s*'([A-Z0-9_]+)'\s*,\s*'([^']*)'\s*\)\s*\}\}$""")
+
+
+def dbt_var(name: str) -> str:
+    """A var of dbt_project.yml, read from there so Python never drifts from the models. A value
+    ``{{ env_var('NAME', 'default') }}`` is resolved as dbt resolves it."""
+    value = str(_project_vars()[name])
+    match = _ENV_VAR.match(value.strip())
+    if match:
+        return os.environ.get(match.group(1), match.group(2))
+    return value
 
 
 def reporting_timezone() -> str:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from leadgen.config import PROJECT_ROOT, Target
+from leadgen.config import PROJECT_ROOT, Target, dbt_var
 from leadgen.db import connect, table_exists
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -309,15 +309,69 @@ def _h(seed: int, k: int) -> str:
     return f"(hashint8extended(g.n, {seed * 1000 + k}) & 2147483647)"
 
 
-def leads_chunk_sql(seed: int) -> str:
-    """INSERT of the leads numbered %(lo)s..%(hi)s (parameters lo, hi, now)."""
+@dataclass(frozen=True)
+class Shape:
+    """What the generator must know of the platform's shape (a stand-in variant): the live types of
+    the keys and the status, the assigned-partner column, the optional columns present."""
+
+    industry_id_type: str = "uuid"
+    status_type: str = "text"
+    partner_column: str | None = "partner_id"
+    lead_columns: frozenset[str] = frozenset(
+        {"city", "partner_id", "assigned_at", "customer_name", "description"}
+    )
+    profile_columns: frozenset[str] = frozenset(
+        {"email", "full_name", "company_name", "lead_industries", "lead_locations", "created_at"}
+    )
+
+    @property
+    def integer_industry_ids(self) -> bool:
+        return self.industry_id_type in ("integer", "bigint", "smallint")
+
+
+def _column_types(conn: psycopg.Connection, table: str) -> dict[str, str]:
+    rows = conn.execute(
+        "select attname, format_type(atttypid, atttypmod) from pg_attribute "
+        "where attrelid = %s::regclass and attnum > 0 and not attisdropped",
+        (table,),
+    ).fetchall()
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def read_shape(conn: psycopg.Connection) -> Shape:
+    leads = _column_types(conn, "public.leads")
+    profiles = _column_types(conn, "public.profiles")
+    partner = dbt_var("leads_assigned_partner_column")
+    return Shape(
+        industry_id_type=_column_types(conn, "public.industries")["id"],
+        status_type=leads["status"],
+        partner_column=partner if partner in leads else None,
+        lead_columns=frozenset(leads),
+        profile_columns=frozenset(profiles),
+    )
+
+
+def leads_chunk_sql(seed: int, shape: Shape | None = None) -> str:
+    """INSERT of the leads numbered %(lo)s..%(hi)s (parameters lo, hi, now), in the platform's shape."""
+    shape = shape or Shape()
     u = lambda k: _u(seed, k)  # noqa: E731
     h = lambda k: _h(seed, k)  # noqa: E731
+    optional = [c for c in ("city", "assigned_at", "customer_name", "description") if c in shape.lead_columns]
+    if shape.partner_column is None:
+        optional = [c for c in optional if c != "assigned_at"]
+    targets = ["id", "created_at", "updated_at", "industry_id", "province", "postcode", "status"]
+    values = [
+        "f.id", "f.created_at", "f.updated_at",
+        f"f.industry_id::{shape.industry_id_type}", "f.province", "f.postcode",
+        f"f.status::{shape.status_type}",
+    ]
+    if shape.partner_column:
+        targets.append(sql.Identifier(shape.partner_column).as_string())
+        values.append("f.partner_id")
+    targets += optional
+    values += [f"f.{c}" for c in optional]
     return f"""
-insert into public.leads (
-    id, created_at, updated_at, industry_id, province, postcode, city, status, partner_id,
-    assigned_at, customer_name, description
-)
+insert into public.leads ({", ".join(targets)})
 with numbered as (
     select g.n, s.slot_start + make_interval(secs => 3599.0 * {u(1)}) as created_at,
         {u(2)} as u_pc4, {u(4)} as u_postcode_kind, {u(5)} as u_postcode_form,
@@ -448,24 +502,17 @@ final as (
         and m.k = floor(s.u_partner * s.pool_size)::int
 )
 
-select
-    f.id,
-    f.created_at,
-    case
-        when f.status = 'new' then f.created_at
-        when f.status = 'pending' then f.assigned_at
-        else least(f.assigned_at + make_interval(secs => 259200 * f.u_update), %(now)s::timestamptz)
-    end as updated_at,
-    f.industry_id,
-    f.province,
-    f.postcode,
-    f.city,
-    f.status,
-    f.partner_id,
-    f.assigned_at,
-    f.customer_name,
-    f.description
-from final as f
+select {", ".join(values)}
+from (
+    select
+        f.*,
+        case
+            when f.status = 'new' then f.created_at
+            when f.status = 'pending' then f.assigned_at
+            else least(f.assigned_at + make_interval(secs => 259200 * f.u_update), %(now)s::timestamptz)
+        end as updated_at
+    from final as f
+) as f
 order by f.created_at
 """
 
@@ -561,35 +608,49 @@ def _check_target(conn: psycopg.Connection) -> None:
         )
 
 
+def industry_key(shape: Shape, i: int, industry: Industry) -> str:
+    """The industry's id as text, in the platform's key type: 1, 2, ... for integer keys."""
+    return str(i + 1) if shape.integer_industry_ids else industry.id
+
+
 def _load_dimensions(conn: psycopg.Connection, rng: random.Random, ref: Reference, industries: list[Industry],
-                     profiles: list[Profile], now: datetime, regions_as_text: bool) -> None:
+                     profiles: list[Profile], now: datetime, regions_as_text: bool, shape: Shape) -> None:
     with conn.cursor() as cur:
-        cur.executemany(
-            "insert into public.industries (id, name, created_at) values (%s, %s, %s)",
-            [(i.id, i.name, now - timedelta(days=900)) for i in industries],
+        cur.execute(
+            sql.SQL("insert into public.industries (id, name, created_at) select k::{}, n, c "
+                    "from unnest(%s::text[], %s::text[], %s::timestamptz[]) as t (k, n, c)").format(
+                sql.SQL(shape.industry_id_type)),
+            ([industry_key(shape, i, ind) for i, ind in enumerate(industries)],
+             [ind.name for ind in industries], [now - timedelta(days=900)] * len(industries)),
         )
         cur.executemany(
             "insert into auth.users (id, email, created_at) values (%s, %s, %s)",
             [(p.id, p.email, p.created_at) for p in profiles],
         )
+        columns = ["id", "email", "full_name", "company_name", "is_admin", "primary_branch", "regions",
+                   "max_open_leads", "is_active_for_routing", "routing_priority", "lead_industries",
+                   "lead_locations", "created_at", "updated_at"]
+        rows = [
+            (p.id, p.email, p.full_name, p.company_name, p.is_admin, p.primary_branch,
+             _regions_value(p.regions, regions_as_text, i), p.max_open_leads, p.is_active_for_routing,
+             p.routing_priority, p.lead_industries, p.lead_locations, p.created_at,
+             p.created_at + timedelta(days=rng.uniform(0, 30)))
+            for i, p in enumerate(profiles)
+        ]
+        optional = Shape().profile_columns
+        keep = [k for k, c in enumerate(columns) if c in shape.profile_columns or c not in optional]
         cur.executemany(
-            """insert into public.profiles (id, email, full_name, company_name, is_admin, primary_branch,
-                   regions, max_open_leads, is_active_for_routing, routing_priority, lead_industries,
-                   lead_locations, created_at, updated_at)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (p.id, p.email, p.full_name, p.company_name, p.is_admin, p.primary_branch,
-                 _regions_value(p.regions, regions_as_text, i), p.max_open_leads, p.is_active_for_routing,
-                 p.routing_priority, p.lead_industries, p.lead_locations, p.created_at,
-                 p.created_at + timedelta(days=rng.uniform(0, 30)))
-                for i, p in enumerate(profiles)
-            ],
+            sql.SQL("insert into public.profiles ({}) values ({})").format(
+                sql.SQL(", ").join(sql.Identifier(columns[k]) for k in keep),
+                sql.SQL(", ").join(sql.Placeholder() for _ in keep),
+            ),
+            [tuple(row[k] for k in keep) for row in rows],
         )
 
 
 def _load_generator_tables(conn: psycopg.Connection, ref: Reference, industries: list[Industry],
-                           profiles: list[Profile],
-                           slots: list[tuple[datetime, int, int]]) -> tuple[int, int]:
+                           profiles: list[Profile], slots: list[tuple[datetime, int, int]],
+                           shape: Shape) -> tuple[int, int]:
     """Small helper tables the lead INSERT joins; returns (wheel size, number of routable partners)."""
     province_idx = {code: i for i, code in enumerate(ref.provinces)}
     branches = list(ref.branch_aliases)
@@ -598,7 +659,7 @@ def _load_generator_tables(conn: psycopg.Connection, ref: Reference, industries:
         create temp table gen_pc4 (idx int primary key, pc4 int, municipality_name text, province_idx int)
             on commit drop;
         create temp table gen_prov (province_idx int primary key, forms text[]) on commit drop;
-        create temp table gen_industry (idx int primary key, industry_id uuid, branch_idx int, name text)
+        create temp table gen_industry (idx int primary key, industry_id text, branch_idx int, name text)
             on commit drop;
         create temp table gen_wheel (slot int primary key, industry_idx int) on commit drop;
         create temp table gen_pool (branch_idx int, province_idx int, size int) on commit drop;
@@ -617,7 +678,7 @@ def _load_generator_tables(conn: psycopg.Connection, ref: Reference, industries:
                         [(province_idx[c], province_forms_for_leads(ref, c)) for c in ref.provinces])
         cur.executemany(
             "insert into pg_temp.gen_industry values (%s, %s, %s, %s)",
-            [(i, ind.id, branches.index(ind.branch) if ind.branch else -2, ind.name)
+            [(i, industry_key(shape, i, ind), branches.index(ind.branch) if ind.branch else -2, ind.name)
              for i, ind in enumerate(industries)],
         )
         total = sum(ind.weight for ind in industries)
@@ -715,12 +776,13 @@ def generate_marketplace(
     with connect(target) as conn:
         _check_target(conn)
         regions_as_text = _regions_type(conn) == "text"
+        shape = read_shape(conn)
         conn.execute("set local synchronous_commit = off")
         conn.execute("set local work_mem = '64MB'")
         conn.execute("set local enable_mergejoin = off")  # the helper tables are tiny: hash them
-        _load_dimensions(conn, rng, ref, industries, profiles, now, regions_as_text)
-        n_wheel, n_all_partners = _load_generator_tables(conn, ref, industries, profiles, slots)
-        statement = leads_chunk_sql(seed)
+        _load_dimensions(conn, rng, ref, industries, profiles, now, regions_as_text, shape)
+        n_wheel, n_all_partners = _load_generator_tables(conn, ref, industries, profiles, slots, shape)
+        statement = leads_chunk_sql(seed, shape)
         params = {"now": now, "n_pc4": len(ref.pc4), "n_wheel": n_wheel, "n_all_partners": n_all_partners}
         with (
             _progress(progress, leads) as advance,
