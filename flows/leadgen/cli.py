@@ -143,6 +143,19 @@ def migrate_status() -> None:
         raise typer.Exit(1)
 
 
+@app.command("check")
+def check_command() -> None:
+    """Check the database against the source contract, the role's access and the migrations
+    (every problem at once, one line each with its fix; exit 2 when there is any)."""
+    from leadgen.check import check_platform
+
+    report = check_platform()
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
 # --- generator -------------------------------------------------------------------------------
 @app.command("generate")
 def generate(
@@ -169,9 +182,9 @@ def _parse_day(option: str, value: str) -> date:
 @run_app.command("assign")
 def run_assign() -> None:
     """Assign new and changed leads to segments, write back leads.segment_id (seconds if nothing is new)."""
-    from leadgen.preflight import check_database
+    from leadgen.check import require_platform
 
-    check_database()
+    require_platform()
     from leadgen.pipeline import assign
 
     typer.echo(f"assign: {assign()} leads.segment_id values changed")
@@ -184,9 +197,9 @@ def run_daily(
     ] = False,
 ) -> None:
     """Refresh the partner MV, dbt build, write back segments, print the summary."""
-    from leadgen.preflight import check_database
+    from leadgen.check import require_platform
 
-    check_database()
+    require_platform()
     from leadgen.pipeline import daily
     from leadgen.summary import print_summary
 
@@ -211,11 +224,12 @@ def backfill_command(
     end: Annotated[str, typer.Option("--end", help="Last day to rebuild, inclusive (YYYY-MM-DD).")],
 ) -> None:
     """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent)."""
-    from leadgen.preflight import amsterdam_today, check_database, validate_range
+    from leadgen.check import require_platform
+    from leadgen.preflight import amsterdam_today, validate_range
 
     start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
     validate_range(start_day, end_day, amsterdam_today())
-    check_database()
+    require_platform()
     from leadgen.pipeline import backfill
 
     typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
@@ -252,9 +266,11 @@ def docs_command(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after generating.")] = True,
 ) -> None:
     """Generate the dbt docs (dbt docs generate) and serve them on http://127.0.0.1:PORT."""
-    from leadgen.preflight import check_database
+    from leadgen.check import require_platform
+    from leadgen.config import resolve_target
 
-    target = check_database()
+    target = resolve_target()
+    require_platform(target)
     from leadgen.dbt_runner import run_dbt
 
     run_dbt(["docs", "generate"], target)
@@ -272,11 +288,12 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise
         message = " ".join(str(exc).split()) or exc.__class__.__name__
         typer.echo(f"leadgen: error: {message} (run with --debug for the full trace)", err=True)
-        sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 1)
 
 
 if __name__ == "__main__":

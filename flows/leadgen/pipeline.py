@@ -174,6 +174,17 @@ def test_stats_task(target: Target) -> None:
     dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
 
 
+@task(name="check-platform", cache_policy=NO_CACHE)
+def check_platform_task(target: Target) -> None:
+    """The source contract, the role's access and the migrations (leadgen.check): a run stops here,
+    before dbt, with every problem named."""
+    from leadgen.check import require_platform
+
+    report = require_platform(target)
+    for note in report.notes:
+        get_run_logger().info("check: %s", note)
+
+
 # --- helpers -----------------------------------------------------------------------------------
 def _is_flow_retry() -> bool:
     """True when Prefect re-runs this flow run (flow retries, or "Retry" in the UI)."""
@@ -195,6 +206,7 @@ def assign() -> int:
     logger = get_run_logger()
     target = resolve_target()
     with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
+        check_platform_task(target)
         reason = assignment_work_pending(target)
         if reason is None:
             logger.info("nothing new since the last assignment; done")
@@ -210,6 +222,7 @@ def daily(retry: bool = False) -> Summary:
     -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
     target = resolve_target()
     with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
+        check_platform_task(target)
         refresh_partner_stats_task(target)
         dbt_build_task(target, retry_failed=retry or _is_flow_retry())
         write_back_task(target)
@@ -227,6 +240,7 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     target = resolve_target()
     days = validate_range(start, end, amsterdam_today())
     with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
+        check_platform_task(target)
         _rebuild_days(target, days, progress=progress)
         test_stats_task(target)
     logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))
