@@ -81,6 +81,17 @@ class Target:
             env={**self.env, "PGDATABASE": dbname},
         )
 
+    def with_user(self, user: str, password: str | None = None) -> Target:
+        """The same database as another role (tests run as a Supabase-like, non-superuser owner)."""
+        params = conninfo_to_dict(self.conninfo)
+        params["user"] = user
+        params.pop("password", None)
+        env = {k: v for k, v in self.env.items() if k != "PGPASSWORD"}
+        if password:
+            params["password"] = password
+            env["PGPASSWORD"] = password
+        return Target(make_conninfo(**params), self.is_embedded, self.source, {**env, "PGUSER": user})
+
     def url(self, *, hide_password: bool = True) -> str:
         """The database as a URL; the password is masked unless asked for (`leadgen db url`)."""
         p = conninfo_to_dict(self.conninfo)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import sql
+
 from leadgen.config import PROJECT_ROOT, Target
 from leadgen.db import connect, run_sql_files, table_exists
 
@@ -83,13 +85,24 @@ def stand_in_files() -> list[Path]:
     return files
 
 
+# The bootstrap part (roles, schema auth, extensions) is Supabase's own and runs as the connecting
+# (super)user; the platform's tables are the database owner's (Supabase: postgres).
+BOOTSTRAP_FILES = 3
+
+
 def init_stand_in(
-    target: Target | None = None, *, regions_as_text: bool = False, variant: Variant | str | None = None
+    target: Target | None = None,
+    *,
+    regions_as_text: bool = False,
+    variant: Variant | str | None = None,
+    owner: str | None = None,
 ) -> str:
     """Create the stand-in objects; a no-op when ``public.profiles`` already exists.
 
     ``variant`` (a :class:`Variant` or a name of :data:`VARIANTS`; default ``standard``) chooses the
-    platform's shape; ``regions_as_text`` is the ``text-regions`` variant. Returns a one-line summary.
+    platform's shape; ``regions_as_text`` is the ``text-regions`` variant. ``owner`` makes that role
+    own the platform's tables, as Supabase's ``postgres`` (not a superuser) owns them: the bootstrap
+    runs as the connecting superuser, the rest as ``owner``. Returns a one-line summary.
     """
     if isinstance(variant, str):
         if variant not in VARIANTS:
@@ -103,6 +116,13 @@ def init_stand_in(
         for key, value in variant.settings().items():  # transaction-local, read by the SQL files
             conn.execute("select set_config(%s, %s, true)", (f"leadgen.standin.{key}", value))
         files = stand_in_files()
-        run_sql_files(conn, files)
+        run_sql_files(conn, files[:BOOTSTRAP_FILES])
+        if owner:
+            role = sql.Identifier(owner)
+            # what Supabase's bootstrap grants postgres on the schemas it does not own
+            conn.execute(sql.SQL("grant usage on schema auth, extensions to {}").format(role))
+            conn.execute(sql.SQL("grant all on auth.users to {}").format(role))
+            conn.execute(sql.SQL("set local role {}").format(role))
+        run_sql_files(conn, files[BOOTSTRAP_FILES:])
         conn.commit()
     return f"stand-in {variant.name!r} created in database {dbname!r} ({variant.describe()})"

@@ -94,10 +94,13 @@ def db_copy(platform_db: Target, make_db: Callable[..., Target]) -> Target:
     return make_db("copy", template=platform_db.dbname)
 
 
-def run_dbt(target: Target, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    target: Target, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the dbt CLI of this venv against ``target`` (a subprocess: a user's exact command)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update(target.env)
+    env.update(extra_env or {})
     env["DBT_PROFILES_DIR"] = str(PROJECT_ROOT)
     dbt = Path(os.sys.executable).parent / "dbt"  # type: ignore[attr-defined]
     result = subprocess.run(
