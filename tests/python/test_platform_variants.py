@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from variant_platforms import VARIANTS, EndToEnd, rows, run_end_to_end, supabase_like_role, variant_platform
-
 from leadgen.config import Target
+from variant_platforms import VARIANTS, EndToEnd, rows, run_end_to_end, supabase_like_role, variant_platform
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +64,8 @@ def test_every_lead_is_assigned_and_written_back(end_to_end: EndToEnd) -> None:
 
 def test_the_marts_have_rows_and_the_stats_count_each_lead_once(end_to_end: EndToEnd) -> None:
     target = end_to_end.target
-    for mart in ("segment_capacity", "lead_generation_stats", "segment_supply_demand", "partner_segment_matches"):
+    marts = ("segment_capacity", "lead_generation_stats", "segment_supply_demand", "partner_segment_matches")
+    for mart in marts:
         [(n,)] = rows(target, f"select count(*) from analytics.{mart}")
         assert n > 0, mart
     [(generated, assigned)] = rows(

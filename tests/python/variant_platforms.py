@@ -20,11 +20,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-
 from leadgen.config import PROJECT_ROOT, Target
 from leadgen.db import connect
 from leadgen.standin import VARIANTS, Variant, init_stand_in
+from psycopg import sql
 
 LEADGEN = Path(os.sys.executable).parent / "leadgen"  # type: ignore[attr-defined]
 SMALL = {"partners": 60, "leads": 2500, "days": 45, "seed": 11}
@@ -49,11 +48,13 @@ def supabase_like_role(server: Target, name: str) -> Iterator[tuple[str, str]]:
     finally:
         with psycopg.connect(admin.conninfo, autocommit=True) as conn:
             owned = conn.execute(
-                "select datname from pg_database where datdba = (select oid from pg_roles where rolname = %s)",
+                "select datname from pg_database "
+                "where datdba = (select oid from pg_roles where rolname = %s)",
                 (name,),
             ).fetchall()
             for (dbname,) in owned:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+                drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+                conn.execute(drop)
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
 
 
@@ -75,7 +76,9 @@ def rows(target: Target, query: str) -> list[tuple]:
         return conn.execute(query).fetchall()  # type: ignore[arg-type]
 
 
-def cli(target: Target, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    target: Target, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``leadgen <args>`` as a user runs it, against ``target`` (libpq variables)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGPASSWORD")}
     env.update(target.env)

@@ -1,0 +1,96 @@
+"""`leadgen check` names every problem of a target, one line each with its fix, and exits 2;
+`leadgen run daily` stops on the same problems before dbt runs."""
+
+from __future__ import annotations
+
+import pytest
+from leadgen.config import Target
+from leadgen.db import connect
+from variant_platforms import cli, rows
+
+pytestmark = pytest.mark.slow
+
+
+def _sql(target: Target, *statements: str) -> None:
+    with connect(target, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
+def _problems(result: object) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("problem: ")]  # type: ignore[attr-defined]
+
+
+def test_a_missing_and_a_mistyped_column_are_named_with_exit_2(db_copy: Target) -> None:
+    _sql(
+        db_copy,
+        "drop view public.lead_routing_candidates",
+        "alter table public.leads drop column province",
+        "alter table public.profiles alter column max_open_leads type text",
+    )
+    result = cli(db_copy, "check")
+    assert result.returncode == 2, result.stdout + result.stderr
+    problems = _problems(result)
+    assert any("public.leads.province is missing" in p for p in problems), problems
+    assert any("public.profiles.max_open_leads is text" in p and "integer" in p for p in problems), problems
+    assert len(problems) == 2, problems
+
+
+def test_daily_stops_on_the_check_before_dbt_runs(db_copy: Target) -> None:
+    _sql(db_copy, "drop view public.lead_routing_candidates", "alter table public.leads drop column postcode")
+    result = cli(db_copy, "run", "daily")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "public.leads.postcode is missing" in result.stderr
+    [(built,)] = rows(db_copy, "select count(*) from pg_namespace where nspname = 'staging'")
+    assert built == 0  # dbt never ran: not even the staging schema exists
+
+
+def test_a_role_that_cannot_bypass_rls_is_told_it_would_read_nothing(db_copy: Target) -> None:
+    role = f"leadgen_weak_{db_copy.dbname[-6:]}"
+    _sql(
+        db_copy,
+        f"create role {role} login",
+        f"grant usage on schema public, supabase_migrations to {role}",
+        f"grant select on all tables in schema public to {role}",
+        f"grant select on all tables in schema supabase_migrations to {role}",
+    )
+    try:
+        result = cli(db_copy.with_user(role), "check")
+        problems = _problems(result)
+        assert result.returncode == 2
+        rls = [p for p in problems if "cannot bypass row level security" in p]
+        assert {p.split(" on ")[1].split()[0] for p in rls} == {
+            "public.industries", "public.leads", "public.profiles"
+        }, problems
+        assert all("bypassrls" in p for p in rls)
+    finally:
+        _sql(db_copy, f"drop owned by {role}", f"drop role {role}")
+
+
+def test_history_versions_without_files_and_a_missing_moddatetime_are_reported(db_copy: Target) -> None:
+    _sql(
+        db_copy,
+        "insert into supabase_migrations.schema_migrations (version, name) "
+        "values ('20240101000000', 'platform')",
+        "drop extension moddatetime cascade",
+    )
+    problems = _problems(cli(db_copy, "check"))
+    assert any("20240101000000" in p and "Supabase CLI" in p for p in problems), problems
+    assert any("moddatetime is absent" in p for p in problems), problems
+
+
+def test_pending_migrations_are_one_line_naming_the_command(empty_db: Target) -> None:
+    result = cli(empty_db, "check")
+    assert result.returncode == 2
+    problems = _problems(result)
+    assert any("public.leads does not exist" in p for p in problems), problems
+    assert any("migrations pending" in p and "`leadgen migrate`" in p for p in problems), problems
+
+
+def test_an_unreachable_database_is_a_problem_not_a_traceback(empty_db: Target) -> None:
+    bad = Target("host=127.0.0.1 port=1 dbname=x user=x", False, "test", {
+        "PGHOST": "127.0.0.1", "PGPORT": "1", "PGDATABASE": "x", "PGUSER": "x"})
+    result = cli(bad, "check")
+    assert result.returncode == 2
+    assert _problems(result)[0].startswith("problem: cannot connect to postgresql://x@127.0.0.1:1/x")
+    assert "Traceback" not in result.stderr
