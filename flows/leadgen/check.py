@@ -272,7 +272,9 @@ def check_platform(target: Target | None = None) -> CheckReport:
             _check_access(conn, report)
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split())
-        report.problems.append(f"cannot connect to {target.url()} (from {target.source}): {reason}")
+        report.problems.append(
+            f"cannot connect to the database {target.url()} (from {target.source}): {reason}"
+        )
     return report
 
 

@@ -92,5 +92,5 @@ def test_an_unreachable_database_is_a_problem_not_a_traceback(empty_db: Target) 
         "PGHOST": "127.0.0.1", "PGPORT": "1", "PGDATABASE": "x", "PGUSER": "x"})
     result = cli(bad, "check")
     assert result.returncode == 2
-    assert _problems(result)[0].startswith("problem: cannot connect to postgresql://x@127.0.0.1:1/x")
+    assert _problems(result)[0].startswith("problem: cannot connect to the database postgresql://x@127.0.0.1:1/x")
     assert "Traceback" not in result.stderr

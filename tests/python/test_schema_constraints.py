@@ -233,8 +233,8 @@ BAD = [
      "ended_at = now() - interval '1 day'", psycopg.errors.CheckViolation,
      "partner_marketing_campaigns_period_check"),
     ("partner_marketing_campaigns", "insert into partner_marketing_campaigns (partner_id, channel, "
-     "external_campaign_id) values (%(p2)s, 'google_ads', 'G-1')", psycopg.errors.UniqueViolation,
-     "partner_marketing_campaigns_channel_external_id_key"),
+     "external_campaign_id) values (%(p1)s, 'google_ads', 'G-1')", psycopg.errors.UniqueViolation,
+     "partner_marketing_campaigns_partner_channel_external_id_key"),
     ("partner_marketing_campaigns", "insert into partner_marketing_campaigns (partner_id, channel) "
      "values (%(missing)s, 'other')", psycopg.errors.ForeignKeyViolation,
      "partner_marketing_campaigns_partner_id_fkey"),
