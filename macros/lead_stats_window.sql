@@ -31,6 +31,7 @@
                 (min(created_at) at time zone '{{ tz }}')::date, '{{ today }}'::date
             )::text
             from {{ source('public', 'leads') }}
+            where created_at >= '{{ var("lead_created_at_min") }}'::timestamptz
         {%- endset -%}
         {%- set start_date = run_query(sql).columns[0].values()[0] -%}
     {%- endif -%}

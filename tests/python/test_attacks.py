@@ -243,3 +243,29 @@ def test_a_forged_sub_for_an_admin_is_what_the_jwt_secret_prevents(conn: psycopg
     with conn.transaction(force_rollback=True):
         conn.execute("set local role authenticated")
         assert conn.execute("select count(*) from public.partner_landing_pages").fetchone() == (0,)
+
+
+# --- one tenant's absurd values never stop the night ---------------------------------------------------
+@pytest.mark.slow
+def test_the_nightly_survives_absurd_values_and_lists_them(db_copy: Target, dbt: Callable[..., object]) -> None:
+    with connect(db_copy, autocommit=True) as c:
+        [(partner,)] = c.execute(
+            "select partner_id from public.partner_marketing_campaigns group by partner_id "
+            "having count(*) >= 2 order by partner_id limit 1"
+        ).fetchall()
+        c.execute("update public.profiles set max_open_leads = 2147483647 where id = %s", (partner,))
+        # two campaigns near the bigint limit: their sum does not fit in a bigint
+        c.execute("update public.partner_marketing_campaigns set total_impressions = 9000000000000000000, "
+                  "total_clicks = 9000000000000000000 where partner_id = %s", (partner,))
+        c.execute("insert into public.leads (created_at, updated_at, industry_id, province, postcode, status) "
+                  "select '-infinity', now(), id, 'Zeeland', '4331 AB', 'new' from public.industries limit 1")
+    for args in (("build", "--exclude-resource-type", "unit_test"), ("build", "--full-refresh", "--select",
+                                                                     "lead_generation_stats")):
+        result = dbt(db_copy, *args)  # raises with dbt's output when it fails
+        assert "ERROR=0" in result.stdout, result.stdout[-3000:]  # type: ignore[attr-defined]
+    assert "WARN 2 assert_no_quarantined_source_values" in result.stdout or "Got 2 results" in (  # type: ignore[attr-defined]
+        dbt(db_copy, "test", "--select", "assert_no_quarantined_source_values").stdout  # type: ignore[attr-defined]
+    )
+    with connect(db_copy) as c:
+        [(capacity,)] = c.execute("select max(capacity_total_leads) from analytics.segment_capacity").fetchall()
+    assert capacity < 100_000  # the absurd max_open_leads is kept out of the sums

@@ -16,8 +16,9 @@ final as (
         cast(coalesce(sum(monthly_budget) filter (where status = 'active'), 0) as numeric)
             as active_monthly_campaign_budget,
         cast(coalesce(sum(total_spend), 0) as numeric) as total_spend,
-        cast(coalesce(sum(total_clicks), 0) as bigint) as total_clicks,
-        cast(coalesce(sum(total_impressions), 0) as bigint) as total_impressions,
+        -- numeric: a sum of bigints can exceed bigint (one tenant's absurd totals must not stop the night)
+        cast(coalesce(sum(total_clicks), 0) as numeric) as total_clicks,
+        cast(coalesce(sum(total_impressions), 0) as numeric) as total_impressions,
         cast(coalesce(sum(total_leads), 0) as bigint) as total_leads
     from campaigns
     group by partner_id

@@ -50,8 +50,8 @@ final as (
         cast(active_campaigns as integer) as active_campaigns,
         cast(active_monthly_campaign_budget as numeric) as active_monthly_campaign_budget,
         cast(total_spend as numeric) as total_spend,
-        cast(total_clicks as bigint) as total_clicks,
-        cast(total_impressions as bigint) as total_impressions,
+        cast(total_clicks as numeric) as total_clicks,
+        cast(total_impressions as numeric) as total_impressions,
         cast(total_leads as bigint) as total_leads,
         cast(round(total_spend / nullif(total_leads, 0), 4) as numeric) as cpl,
         cast(

@@ -38,6 +38,11 @@ final as (
         md5(coalesce(industry_id, '') || '|' || coalesce(postcode, '') || '|' || coalesce(province, ''))
             as input_fingerprint
     from renamed
+    -- a creation time outside the sane range (e.g. '-infinity') would make the day grids unbounded:
+    -- such a lead is quarantined, listed by the warn-level test assert_no_quarantined_source_values
+    where
+        created_at >= '{{ var("lead_created_at_min") }}'::timestamptz
+        and created_at < '{{ var("lead_created_at_max") }}'::timestamptz
 )
 
 select * from final

@@ -32,7 +32,11 @@ final as (
         primary_branch,
         {{ normalize_key('primary_branch') }} as primary_branch_key,
         regions,
-        max_open_leads,
+        -- outside 0..max_open_leads_max it is one tenant's absurd value: kept out of every sum (NULL
+        -- counts 0) and listed by the warn-level test assert_no_quarantined_source_values
+        case
+            when max_open_leads between 0 and {{ var('max_open_leads_max') }} then max_open_leads::integer
+        end as max_open_leads,
         is_active_for_routing,
         lead_industries,
         lead_locations,
