@@ -144,7 +144,11 @@ def migrate_status() -> None:
 
 
 @app.command("check")
-def check_command() -> None:
+def check_command(
+    security: Annotated[
+        bool, typer.Option("--security", help="Also list the platform's exposures (Supabase linter style).")
+    ] = False,
+) -> None:
     """Check the database against the source contract, the role's access and the migrations
     (every problem at once, one line each with its fix; exit 2 when there is any)."""
     from leadgen.check import check_platform
@@ -152,6 +156,15 @@ def check_command() -> None:
     report = check_platform()
     for line in report.lines():
         typer.echo(line)
+    if security:
+        from leadgen.db import connect
+        from leadgen.security import security_findings
+
+        with connect(connect_timeout=10) as conn:
+            findings = security_findings(conn)
+        for finding in findings:
+            typer.echo(finding.line())
+        typer.echo(f"security: {len(findings)} findings (reported, not changed: the platform is not ours)")
     if not report.ok:
         raise typer.Exit(2)
 

@@ -94,3 +94,34 @@ def test_an_unreachable_database_is_a_problem_not_a_traceback(empty_db: Target) 
     assert result.returncode == 2
     assert _problems(result)[0].startswith("problem: cannot connect to the database postgresql://x@127.0.0.1:1/x")
     assert "Traceback" not in result.stderr
+
+
+def _findings(result: object) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith(("ERROR ", "WARN "))]  # type: ignore[attr-defined]
+
+
+def test_security_lists_the_platforms_exposures_with_their_fix(make_db: object) -> None:
+    """Before the phase-2 migrations the stand-in shows what issue 15 found; after them what
+    phase 2 closes is gone and what the platform owns is still reported, each with its SQL."""
+    from leadgen.migrate import apply_migrations
+    from leadgen.standin import init_stand_in
+
+    target = make_db("security")  # type: ignore[operator]
+    init_stand_in(target)
+    before = _findings(cli(target, "check", "--security"))
+    assert any(f.startswith("ERROR policy_allows_rights_column_write") and "is_admin" in f for f in before)
+    assert any("anon_security_definer_function_executable" in f and "refresh_partner_performance_stats" in f
+               for f in before)
+    assert any("security_definer_view" in f and "lead_routing_candidates" in f and "anon" in f
+               for f in before)
+    assert all("; fix: " in f for f in before)
+    apply_migrations(target)
+    after = _findings(cli(target, "check", "--security"))
+    assert not any("policy_allows_rights_column_write" in f or "anon_security_definer" in f for f in after)
+    view = [f for f in after if "security_definer_view" in f]
+    assert view and "anon" not in view[0].split("; fix:")[0]  # still readable by authenticated: reported
+    assert any("default_privileges_open_to_anon" in f for f in after)
+    with connect(target, autocommit=True) as conn:
+        conn.execute("create table public.unprotected (id int)")
+    assert any(f.startswith("ERROR rls_disabled_in_public: table public.unprotected")
+               for f in _findings(cli(target, "check", "--security")))
