@@ -14,10 +14,11 @@ final as (
     select
         'public.leads' as source_table,
         leads.id::text as row_id,
-        'created_at = ' || leads.created_at::text as reason
+        'created_at = ' || coalesce(leads.created_at::text, 'NULL') as reason
     from leads
     where
-        leads.created_at < '{{ var("lead_created_at_min") }}'::timestamptz
+        leads.created_at is null
+        or leads.created_at < '{{ var("lead_created_at_min") }}'::timestamptz
         or leads.created_at >= '{{ var("lead_created_at_max") }}'::timestamptz
     union all
     select
