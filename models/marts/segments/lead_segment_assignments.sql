@@ -237,12 +237,12 @@
 decided as (
     select
         resolved.lead_id,
-        resolved.segment_id,
-        resolved.branch,
-        resolved.region_code,
-        resolved.region_source,
-        resolved.is_region_conflict,
-        resolved.unmatched_reason,
+        result.segment_id,
+        result.branch,
+        result.region_code,
+        result.region_source,
+        result.is_region_conflict,
+        result.unmatched_reason,
         resolved.status_bucket,
         resolved.created_at as lead_created_at,
         resolved.industry_id,
@@ -252,18 +252,18 @@ decided as (
         -- only an unmatched result depends on it (a matched one is sticky): NULL when matched, so
         -- a row's content does not depend on which run last rewrote it
         case
-            when resolved.segment_id is null then (select reference.reference_fingerprint from reference)
+            when result.segment_id is null then (select reference.reference_fingerprint from reference)
         end as reference_fingerprint,
         resolved.updated_at as source_updated_at,
         previous.lead_id is not null as has_previous,
         -- record text: NULL-safe comparison of the whole result
         row(
-            resolved.segment_id,
-            resolved.branch,
-            resolved.region_code,
-            resolved.region_source,
-            resolved.is_region_conflict,
-            resolved.unmatched_reason
+            result.segment_id,
+            result.branch,
+            result.region_code,
+            result.region_source,
+            result.is_region_conflict,
+            result.unmatched_reason
         )::text = row(
             previous.segment_id,
             previous.branch,
@@ -279,7 +279,7 @@ decided as (
             resolved.postcode_pc4,
             resolved.province_key,
             resolved.input_fingerprint,
-            case when resolved.segment_id is null then (select reference.reference_fingerprint from reference) end
+            case when result.segment_id is null then (select reference.reference_fingerprint from reference) end
         )::text = row(
             previous.status_bucket,
             previous.lead_created_at,
@@ -292,6 +292,30 @@ decided as (
         previous.assigned_at as previous_assigned_at
     from resolved
     left join previous on resolved.lead_id = previous.lead_id
+    -- Sticky: a lead whose own inputs (industry, postcode, province) are unchanged keeps the segment
+    -- it has while that segment exists, active or not; its status changing never moves it.
+    cross join
+        lateral (  -- noqa: ST05
+            select
+                previous.segment_id is not null
+                and previous.input_fingerprint = resolved.input_fingerprint
+                and exists (
+                    select 1 from {{ ref('stg_public__lead_segments') }} as kept_segment
+                    where kept_segment.segment_id = previous.segment_id
+                ) as is_kept
+        ) as stick
+    cross join lateral (  -- noqa: ST05
+        select
+            case when stick.is_kept then previous.segment_id else resolved.segment_id end as segment_id,
+            case when stick.is_kept then previous.branch else resolved.branch end as branch,
+            case when stick.is_kept then previous.region_code else resolved.region_code end as region_code,
+            case when stick.is_kept then previous.region_source else resolved.region_source end as region_source,
+            case
+                when stick.is_kept then previous.is_region_conflict else resolved.is_region_conflict
+            end as is_region_conflict,
+            case when stick.is_kept then previous.unmatched_reason else resolved.unmatched_reason end
+                as unmatched_reason
+    ) as result
 ),
 
 final as (
