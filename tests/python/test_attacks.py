@@ -259,10 +259,17 @@ def test_the_nightly_survives_absurd_values_and_lists_them(db_copy: Target, dbt:
                   "total_clicks = 9000000000000000000 where partner_id = %s", (partner,))
         c.execute("insert into public.leads (created_at, updated_at, industry_id, province, postcode, status) "
                   "select '-infinity', now(), id, 'Zeeland', '4331 AB', 'new' from public.industries limit 1")
+        # reference rows outside the vocabulary (the table allows any slug)
+        c.execute("insert into public.lead_segments (branch, region) values ('schilder', 'atlantis'), "
+                  "('astronaut', 'zeeland')")
     for args in (("build", "--exclude-resource-type", "unit_test"), ("build", "--full-refresh", "--select",
                                                                      "lead_generation_stats")):
         result = dbt(db_copy, *args)  # raises with dbt's output when it fails
         assert "ERROR=0" in result.stdout, result.stdout[-3000:]  # type: ignore[attr-defined]
+        if args[0] == "build" and "--full-refresh" not in args:
+            for named in ("WARN 1 relationships_stg_public__lead_segments_region_code",
+                          "WARN 1 relationships_stg_public__lead_segments_branch"):
+                assert named in result.stdout, named  # type: ignore[attr-defined]
     assert "WARN 2 assert_no_quarantined_source_values" in result.stdout or "Got 2 results" in (  # type: ignore[attr-defined]
         dbt(db_copy, "test", "--select", "assert_no_quarantined_source_values").stdout  # type: ignore[attr-defined]
     )
