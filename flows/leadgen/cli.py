@@ -6,6 +6,7 @@ Modules are imported inside the commands so that `leadgen db url` does not pay f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import date
@@ -292,6 +293,25 @@ def docs_command(
         run_dbt(["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"], target)
 
 
+def _redact(message: str) -> str:
+    """No error prints a password, whatever the URL's shape: the configured secrets, a URL's
+    user-info password and a ``password=`` pair are masked (libpq echoes a URL it cannot parse)."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    secrets = {os.environ.get("PGPASSWORD", "")}
+    url = os.environ.get("DATABASE_URL", "")
+    match = re.match(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@:]*:(.*)@", url)
+    if match:
+        secrets |= {match.group(1), unquote(match.group(1))}
+    with contextlib.suppress(ValueError):
+        secrets.add(urlsplit(url).password or "")
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    message = re.sub(r"(://[^\s:/@]*:)[^\s@]*@", r"\1***@", message)
+    return re.sub(r"(?i)(password\s*=\s*)('[^']*'|\S+)", r"\1***", message)
+
+
 def main() -> None:
     try:
         app()
@@ -304,7 +324,7 @@ def main() -> None:
         code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise
-        message = " ".join(str(exc).split()) or exc.__class__.__name__
+        message = _redact(" ".join(str(exc).split()) or exc.__class__.__name__)
         typer.echo(f"leadgen: error: {message} (run with --debug for the full trace)", err=True)
         sys.exit(code if isinstance(code, int) else 1)
 

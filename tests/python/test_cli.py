@@ -88,3 +88,16 @@ def test_an_unreachable_database_is_one_clear_line(command: tuple[str, ...]) -> 
     env = {"PGHOST": "127.0.0.1", "PGPORT": str(_closed_port()), "PGUSER": "nobody", "PGDATABASE": "leadgen"}
     line = _one_line_error(_leadgen(*command, env=env))
     assert f"cannot connect to the database postgresql://nobody@127.0.0.1:{env['PGPORT']}/leadgen" in line
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u:s3cr3t-pw@[::1/db",
+    "u:s3cr3t-pw@h/db",
+    "postgresql://u:s3cr3t%40pw@[::1/db",
+    "postgresql://u:s3cr3t@pw@host:notaport/db",
+    "host=h password=s3cr3t-pw port=x",
+])
+def test_no_error_prints_the_password_whatever_the_urls_shape(url: str) -> None:
+    result = _leadgen("check", env={"DATABASE_URL": url})
+    assert result.returncode != 0
+    assert "s3cr3t" not in result.stdout + result.stderr, (url, result.stdout, result.stderr)
