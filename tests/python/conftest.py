@@ -45,6 +45,24 @@ def server() -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
+def pg15() -> Iterator[Target]:
+    """A PostgreSQL 15 server (Debian's binaries, data in .leadgen/pg15; see pg15.py), skipped with
+    the reason when it cannot be had. Stopped at the end unless it was already running."""
+    from pg15 import PG15Unavailable, pg15_server, target_of
+
+    state = Path(os.environ.get("LEADGEN_HOME", PROJECT_ROOT / ".leadgen")).resolve()
+    try:
+        server15 = pg15_server(state)
+    except PG15Unavailable as exc:
+        pytest.skip(str(exc))
+    was_running = server15.status().running
+    server15.start()
+    yield target_of(server15)
+    if not was_running:
+        server15.stop()
+
+
+@pytest.fixture(scope="session")
 def make_db(server: Target) -> Iterator[Callable[..., Target]]:
     """Factory for throwaway databases on the test server; all dropped at session end."""
     created: list[str] = []
