@@ -28,6 +28,7 @@ from typing import Any
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from leadgen.config import PROJECT_ROOT, Target, resolve_target
+from leadgen.dbt_messages import one_line
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
@@ -98,7 +99,7 @@ def describe_failures(result: dbtRunnerResult) -> list[str]:
         status = str(getattr(node_result.status, "value", node_result.status))
         if status in FAILED_STATUSES:
             node = node_result.node
-            message = " ".join(str(node_result.message or "").split())[:300]
+            message = one_line(node_result.message)  # the cause kept: contract columns, HINT
             lines.append(f"{node.resource_type} {node.name} ({status}): {message}")
     return lines
 
