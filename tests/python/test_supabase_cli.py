@@ -173,3 +173,30 @@ def test_the_cli_refuses_a_history_version_without_a_file_until_the_platform_fil
     accepted = with_platform(target, "db", "push", "--dry-run")
     assert accepted.returncode == 0, _output(accepted)
     assert "Remote database is up to date." in _output(accepted)
+    # leadgen itself needs no platform file: it names the version and carries on.
+    assert apply_migrations(target).unknown == [PLATFORM_VERSION]
+
+
+def test_the_cli_wants_include_all_when_the_platform_history_is_newer_than_our_pending_files(
+    supabase: SupabaseCli, make_db: Callable[..., Target], tmp_path: Path
+) -> None:
+    target = make_db("sbcli_later")
+    init_stand_in(target)
+    later = "20991231000000"
+    with connect(target) as conn:
+        conn.execute("create schema supabase_migrations")
+        conn.execute("create table supabase_migrations.schema_migrations "
+                     "(version text primary key, statements text[], name text)")
+        conn.execute(
+            "insert into supabase_migrations.schema_migrations values (%s, array['select 1'], 'later')",
+            (later,),
+        )
+        conn.commit()
+    cli = SupabaseCli(
+        supabase.binary, _workdir(tmp_path / "project", {f"{later}_later.sql": "select 1;\n"}), supabase.home
+    )
+    refused = cli(target, "db", "push", "--dry-run")
+    assert refused.returncode != 0
+    assert "Found local migration files to be inserted before the last migration" in _output(refused)
+    assert "--include-all" in _output(refused)
+    assert apply_migrations(target).applied == [m.filename for m in load_migrations()]
