@@ -9,31 +9,21 @@ that changes the messages' shape fails here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from leadgen.config import Target
 from leadgen.dbt_messages import one_line
 from leadgen.dbt_runner import DbtRunError, run_dbt
+from prefect import flow
 
 MESSAGES = json.loads((Path(__file__).parent / "fixtures" / "dbt_messages.json").read_text())
 
 TINY_PROJECT = {
-    "dbt_project.yml": "name: tiny\nversion: '1.0'\nprofile: tiny\n"
+    # The project's own profile (profiles.yml at the root): what the Prefect runner reads too.
+    "dbt_project.yml": "name: tiny\nversion: '1.0'\nprofile: leadgen\n"
     "models:\n  tiny:\n    +materialized: table\n",
-    "profiles.yml": """tiny:
-  target: dev
-  outputs:
-    dev:
-      type: postgres
-      host: "{{ env_var('PGHOST') }}"
-      port: "{{ env_var('PGPORT') | int }}"
-      user: "{{ env_var('PGUSER') }}"
-      password: "{{ env_var('PGPASSWORD', '') }}"
-      dbname: "{{ env_var('PGDATABASE') }}"
-      schema: tiny
-      threads: 1
-""",
     "models/contracted.sql": "select 1::bigint as industry_id, 'x'::text as status, now() as created_at\n",
     "models/bad_operator.sql": "select 1 as id where 1 = 'a'::text\n",
     "models/dup_key.sql": '{{ config(post_hook="create unique index on {{ this }} (id)") }}\n'
@@ -90,16 +80,15 @@ def test_short_and_empty_messages_pass_through() -> None:
     assert len(one_line("x " * 5000)) <= 1000
 
 
-@pytest.mark.slow
-def test_a_failing_dbt_build_raises_one_line_with_every_cause(empty_db: Target, tmp_path: Path) -> None:
+def _tiny_project(root: Path) -> list[str]:
+    """The tiny project written under ``root``; the dbt arguments that build it."""
     for name, text in TINY_PROJECT.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    args = ["build", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path),
-            "--target-path", str(tmp_path / "target")]
-    with pytest.raises(DbtRunError) as raised:
-        run_dbt(args, empty_db)
-    message = str(raised.value)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return ["build", "--project-dir", str(root), "--target-path", str(root / "target")]
+
+
+def _assert_every_cause(message: str) -> None:
     assert "\n" not in message
     assert "model contracted (error): Compilation Error: contract failed: " in message
     assert "column industry_id: model LONGINTEGER, contract " in message
@@ -108,3 +97,30 @@ def test_a_failing_dbt_build_raises_one_line_with_every_cause(empty_db: Target, 
         in message
     assert 'model dup_key (error): Database Error: could not create unique index "dup_key_id_idx"; ' \
         "DETAIL: Key (id)=(1) is duplicated." in message
+
+
+@pytest.mark.slow
+def test_a_failing_dbt_build_raises_one_line_with_every_cause(
+    make_db: Callable[..., Target], tmp_path: Path
+) -> None:
+    with pytest.raises(DbtRunError) as raised:
+        run_dbt(_tiny_project(tmp_path), make_db("dbt_messages"))
+    _assert_every_cause(str(raised.value))
+
+
+@pytest.mark.slow
+def test_inside_a_prefect_flow_the_error_keeps_every_cause_too(
+    make_db: Callable[..., Target], tmp_path: Path, prefect_harness: None
+) -> None:
+    """In a flow run dbt goes through prefect-dbt's runner (one task per node): same messages."""
+    target, args = make_db("dbt_messages_flow"), _tiny_project(tmp_path)
+
+    @flow
+    def build_tiny() -> str:
+        try:
+            run_dbt(args, target)
+        except DbtRunError as exc:
+            return str(exc)
+        return "dbt build succeeded"
+
+    _assert_every_cause(build_tiny())
