@@ -2,8 +2,8 @@
 columns, PostgreSQL's DETAIL and HINT.
 
 ``fixtures/dbt_messages.json`` holds node messages of a real dbt build (captured once from the tiny
-project below); the last test builds that project again with the installed dbt, so a dbt upgrade
-that changes the messages' shape fails here.
+project below); the last two tests build that project again with the installed dbt (plain and in a
+Prefect flow), so a dbt upgrade that changes the messages' shape fails here.
 """
 
 from __future__ import annotations
