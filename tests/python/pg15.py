@@ -46,7 +46,11 @@ def pg15_binaries() -> Path:
             f"PostgreSQL 15 is not installed ({PG15_BIN}/postgres absent) and cannot be installed here "
             "(needs root and apt-get): apt-get install postgresql-15"
         )
-    print(f"\nPostgreSQL 15 is absent ({PG15_BIN}): installing Debian's postgresql-15 (apt-get)", flush=True)
+    print(
+        f"\nPostgreSQL 15 is absent ({PG15_BIN}): installing Debian's postgresql-15 (apt-get install); "
+        "the package sets up its own cluster 15/main, which the tests do not use",
+        flush=True,
+    )
     _apt_install()
     if not (PG15_BIN / "postgres").exists():
         raise PG15Unavailable(f"postgresql-15 installed but {PG15_BIN}/postgres is still absent")
