@@ -1,10 +1,11 @@
 """The end-to-end path a new user takes, as one function over a Target (any server, any platform).
 
-stand-in -> ``leadgen migrate`` -> a small generated marketplace -> ``dbt build`` ->
-``leadgen run daily`` -> write-back; then what a user would look at: the migration history, the
-marts' row counts and ``leads.segment_id``. Commands run as a user runs them (subprocesses), the
-flows report to the suite's Prefect test server. Parametrise over servers or platform variants by
-calling :func:`run_end_to_end` with another Target or other ``stand_in`` options.
+On a database that holds the platform (the stand-in in some variant): ``leadgen migrate`` -> a
+small generated marketplace -> ``dbt build`` -> ``leadgen run daily`` (check, MV refresh, build,
+write-back, summary); then what a user would look at: the migration history, the marts' row counts
+and ``leads.segment_id``. Commands run as a user runs them (subprocesses, as the Target's role),
+the flows report to the suite's Prefect test server. Parametrise over servers, roles or platform
+variants by calling :func:`run_end_to_end` with another Target and the variant's ``extra_env``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class EndToEnd:
     server_version: int  # server_version_num, e.g. 150018
     history: list[str]  # versions recorded in supabase_migrations.schema_migrations
     migrate_output: str
+    check_output: str
     daily_output: str
     mart_rows: dict[str, int]
     leads: int
@@ -46,9 +48,10 @@ class EndToEnd:
     writeback_mismatches: int  # leads whose segment_id differs from the assignment mart
 
 
-def _env(target: Target, work_dir: Path, api_url: str) -> dict[str, str]:
+def _env(target: Target, work_dir: Path, api_url: str, extra_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
     env.update(target.env)
+    env.update(extra_env)
     env.update({
         "DBT_TARGET_PATH": str(work_dir / f"dbt_{target.dbname}"),
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
@@ -60,11 +63,14 @@ def _env(target: Target, work_dir: Path, api_url: str) -> dict[str, str]:
     return env
 
 
-def run_command(target: Target, work_dir: Path, api_url: str, *args: str) -> str:
+def run_command(
+    target: Target, work_dir: Path, api_url: str, *args: str, extra_env: dict[str, str] | None = None
+) -> str:
     """``leadgen …`` or ``dbt …`` of this venv against ``target``; its output, or AssertionError."""
+    env = _env(target, work_dir, api_url, extra_env or {})
     result = subprocess.run(
-        [str(BIN / args[0]), *args[1:]], cwd=PROJECT_ROOT, env=_env(target, work_dir, api_url),
-        capture_output=True, text=True, timeout=900, check=False,
+        [str(BIN / args[0]), *args[1:]], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        timeout=900, check=False,
     )
     if result.returncode != 0:
         raise AssertionError(
@@ -85,17 +91,20 @@ def run_end_to_end(
     api_url: str,
     *,
     now: datetime | None = None,
-    stand_in: dict[str, Any] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> EndToEnd:
-    """Run the whole path on ``target`` (a fresh, empty database) and collect the outcomes."""
+    """Run the whole path on ``target`` (the platform, not migrated yet) and collect the outcomes.
+    ``extra_env``: e.g. a stand-in variant's ``dbt_env()`` (its optional-column names)."""
     from leadgen.generate import generate_marketplace
-    from leadgen.standin import init_stand_in
 
-    init_stand_in(target, **(stand_in or {}))
-    migrate_output = run_command(target, work_dir, api_url, "leadgen", "migrate")
+    def run(*args: str) -> str:
+        return run_command(target, work_dir, api_url, *args, extra_env=extra_env)
+
+    migrate_output = run("leadgen", "migrate")
     generate_marketplace(target, progress=False, now=now, **TINY_MARKETPLACE)
-    run_command(target, work_dir, api_url, "dbt", "build")
-    daily_output = run_command(target, work_dir, api_url, "leadgen", "run", "daily")
+    check_output = run("leadgen", "check")
+    run("dbt", "build")
+    daily_output = run("leadgen", "run", "daily")
 
     with connect(target) as conn:
         history = [r[0] for r in conn.execute(
@@ -109,6 +118,7 @@ def run_end_to_end(
         server_version=int(_one(target, "select current_setting('server_version_num')")),
         history=history,
         migrate_output=migrate_output,
+        check_output=check_output,
         daily_output=daily_output,
         mart_rows=mart_rows,
         leads=int(_one(target, "select count(*) from public.leads")),
