@@ -22,7 +22,8 @@ import pytest
 from leadgen.config import PROJECT_ROOT, Target
 from leadgen.db import connect
 from leadgen.migrate import MIGRATIONS_DIR, apply_migrations, load_migrations
-from leadgen.standin import init_stand_in
+from leadgen.standin import VARIANTS, init_stand_in
+from variant_platforms import supabase_like_role, variant_platform
 
 pytestmark = pytest.mark.slow
 
@@ -123,21 +124,29 @@ def test_db_push_dry_run_has_nothing_to_push_after_leadgen_migrated(
 
 
 def test_leadgen_accepts_a_database_the_cli_pushed(
-    supabase: SupabaseCli, make_db: Callable[..., Target], prefect_harness: None, tmp_path: Path
+    supabase: SupabaseCli, server: Target, make_db: Callable[..., Target], prefect_harness: None,
+    tmp_path: Path,
 ) -> None:
+    """The CLI pushes as Supabase's ``postgres`` would: a non-superuser owning the platform."""
     from prefect.settings import PREFECT_API_URL
 
-    target = make_db("sbcli_pushed")
-    init_stand_in(target)
+    with supabase_like_role(server, "leadgen_test_sbcli_owner") as role:
+        target = variant_platform(make_db, VARIANTS["standard"], role)
+        _push_then_migrate(supabase, target, str(PREFECT_API_URL.value()), tmp_path)
+
+
+def _push_then_migrate(supabase: SupabaseCli, target: Target, api_url: str, tmp_path: Path) -> None:
     pushed = supabase(target, "db", "push", "--yes")
     assert pushed.returncode == 0, _output(pushed)
     assert all(f"Applying migration {v}_" in _output(pushed) for v in SHIPPED), _output(pushed)
     with connect(target) as conn:
         assert conn.execute("select to_regclass('public.lead_segments') is not null").fetchone() == (True,)
+        owner = conn.execute("select pg_get_userbyid(relowner) from pg_class "
+                             "where oid = 'supabase_migrations.schema_migrations'::regclass").fetchone()
+    assert owner == (target.env["PGUSER"],), "the CLI pushed as another role than the platform's owner"
 
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
-    env.update({**target.env, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-                "DBT_TARGET_PATH": str(tmp_path / "dbt")})
+    env.update({**target.env, "PREFECT_API_URL": api_url, "DBT_TARGET_PATH": str(tmp_path / "dbt")})
     leadgen = str(Path(sys.executable).parent / "leadgen")
     status = subprocess.run([leadgen, "migrate", "status"], env=env, capture_output=True, text=True,
                             timeout=120, check=False)
