@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,6 +28,9 @@ migrate_app = typer.Typer(help="Apply pending migrations (a Prefect flow).", inv
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
 app.add_typer(migrate_app, name="migrate")
+server_app = typer.Typer(help="The local Prefect server (schedules, run history, UI) under .leadgen/prefect.",
+                         no_args_is_help=True)
+app.add_typer(server_app, name="server")
 
 _DEBUG = False
 
@@ -37,6 +41,13 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full traceba
     _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not os.environ.get("PREFECT_API_URL"):
+        # The local server (`leadgen server start`) when it is up: no temporary server per command.
+        from leadgen.server import running_api_url
+
+        local = running_api_url()
+        if local:
+            os.environ["PREFECT_API_URL"] = local
     if not os.environ.get("PREFECT_API_URL"):
         # No Prefect server configured: Prefect starts a temporary one for this command, whose
         # shutdown logs errors about events still in flight. Keep its log to what matters.
@@ -110,6 +121,39 @@ def db_init_stand_in(
     from leadgen.standin import init_stand_in
 
     typer.echo(init_stand_in(regions_as_text=regions_as_text, variant=variant))
+
+
+# --- server ---------------------------------------------------------------------------------
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4200,
+) -> None:
+    """Start the local Prefect server (reuses a running one); returns when its API answers."""
+    from leadgen.server import LocalPrefectServer
+
+    server = LocalPrefectServer.for_project()
+    status, started = server.start(port=port)
+    typer.echo(f"Prefect server {'started' if started else 'already running'}: {status.describe()}")
+    typer.echo(f"log {server.log_file}; leadgen commands use it while it is up")
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local Prefect server."""
+    from leadgen.server import LocalPrefectServer
+
+    typer.echo("stopped" if LocalPrefectServer.for_project().stop() else "was not running")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the local Prefect server is up, and its URL."""
+    from leadgen.server import LocalPrefectServer
+
+    status = LocalPrefectServer.for_project().status()
+    typer.echo(f"Prefect server {status.describe()}")
+    if os.environ.get("PREFECT_API_URL") and os.environ["PREFECT_API_URL"] != status.api_url:
+        typer.echo(f"(leadgen uses PREFECT_API_URL={os.environ['PREFECT_API_URL']})")
 
 
 # --- migrate ---------------------------------------------------------------------------------
@@ -250,11 +294,22 @@ def backfill_command(
 
 
 @app.command("serve")
-def serve_command() -> None:
-    """Serve every deployment of prefect.yaml (daily 03:00, assign every 10 min) from this process."""
-    from leadgen.serve import serve_all
+def serve_command(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Another prefect.yaml (default: the project's).")
+    ] = None,
+) -> None:
+    """Serve every deployment of prefect.yaml (daily 03:00, assign every 10 min) from this process.
+    Starts the local Prefect server first unless PREFECT_API_URL points at one."""
+    from leadgen.serve import PREFECT_YAML, serve_all
 
-    serve_all()
+    if not os.environ.get("PREFECT_API_URL"):
+        from leadgen.server import LocalPrefectServer
+
+        status, _ = LocalPrefectServer.for_project().start()
+        os.environ["PREFECT_API_URL"] = str(status.api_url)
+        typer.echo(f"Prefect server {status.describe()}")
+    serve_all(file or PREFECT_YAML)
 
 
 @app.command("demo")
