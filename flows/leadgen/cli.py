@@ -24,7 +24,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database: embedded PostgreSQL or the one PG*/DATABASE_URL point at.",
                      no_args_is_help=True)
 run_app = typer.Typer(help="Run a flow once, now.", no_args_is_help=True)
-migrate_app = typer.Typer(help="Apply pending migrations (a Prefect flow).", invoke_without_command=True)
+migrate_app = typer.Typer(
+    help="Apply pending migrations (a Prefect flow; --dry-run and status need no Prefect).",
+    invoke_without_command=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
 app.add_typer(migrate_app, name="migrate")
@@ -167,17 +170,26 @@ def migrate(
     """Apply pending migrations in order through the Prefect flow `migrate` (see `migrate status`)."""
     if ctx.invoked_subcommand is not None:
         return
-    from leadgen.migrate import migrate_flow
+    from leadgen.preflight import check_database
 
-    typer.echo(migrate_flow(dry_run=dry_run).summary())
+    target = check_database()  # an unreachable database is one line, before Prefect starts
+    if dry_run:  # read-only: plain Python, no Prefect
+        from leadgen.migrate import apply_migrations
+
+        typer.echo(apply_migrations(target, dry_run=True).summary())
+        return
+    from leadgen.migrate_flow import migrate_flow
+
+    typer.echo(migrate_flow(dry_run=False).summary())
 
 
 @migrate_app.command("status")
 def migrate_status() -> None:
     """Show applied, pending and changed migrations (read-only)."""
     from leadgen.migrate import migration_status
+    from leadgen.preflight import check_database
 
-    report = migration_status()
+    report = migration_status(check_database())
     for name in report.already_applied:
         typer.echo(f"applied  {name}" + ("  (CHANGED since applied)" if name in report.changed else ""))
     for name in report.pending:
@@ -367,15 +379,31 @@ def _redact(message: str) -> str:
     return re.sub(r"(?i)(password\s*=\s*)('[^']*'|\S+)", r"\1***", message)
 
 
+def _stopped(signum: int | None = None) -> None:
+    from leadgen import stopping
+
+    stopping.exit_now(stopping.exit_code(signum), drain_seconds=0.5)
+
+
 def main() -> None:
+    from leadgen import stopping
+
+    stopping.install()  # SIGINT and SIGTERM: one fast path (see leadgen.stopping)
     try:
         app()
     except SystemExit:
+        if stopping.received() is not None:  # click turned the interrupt into "Aborted!" and exit 1
+            _stopped()
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:
+        _stopped()
+    except BaseException as exc:
+        if type(exc).__name__ == "TerminationSignal":  # Prefect's SIGTERM inside a flow run
+            _stopped(getattr(exc, "signal", 15))
+        if not isinstance(exc, Exception):
+            raise
+        if stopping.received() is not None:  # whatever the interrupted code raised on its way out
+            _stopped()
         code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise
