@@ -143,7 +143,12 @@ def dbt_assign_task(target: Target, first_run: bool) -> None:
     """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
     model = ASSIGNMENT_MART.split(".")[1]
     if first_run:  # seeds, parents and their data tests (unit tests are daily's)
-        dbt_runner.run_dbt(["build", "--select", f"+{model}", "--exclude-resource-type", "unit_test"], target)
+        # cautious: not the tests that also read marts outside this selection (not built yet)
+        dbt_runner.run_dbt(
+            ["build", "--select", f"+{model}", "--indirect-selection", "cautious",
+             "--exclude-resource-type", "unit_test"],
+            target,
+        )
     else:
         dbt_runner.run_dbt(["run", "--select", model], target)
 
