@@ -88,7 +88,9 @@ def _imports_prefect(args: list[str], env: dict[str, str]) -> tuple[subprocess.C
     return result, "PREFECT-IMPORTED" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["migrate", "status"], ["migrate", "--dry-run"], ["db", "status"]])
+@pytest.mark.parametrize(
+    "args", [["migrate", "status"], ["migrate", "--dry-run"], ["db", "status"], ["check"]]
+)
 def test_commands_without_orchestration_never_import_prefect(platform_db: Target, args: list[str]) -> None:
     result, imported = _imports_prefect(args, leadgen_env(platform_db))
     assert result.returncode == 0, result.stdout + result.stderr
