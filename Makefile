@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo test lint pytest bench seeds clean
+.PHONY: venv demo test lint pytest bench seeds clean server
 
 venv: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/leadgen demo
+
+# One persistent local Prefect server (.leadgen/prefect); `leadgen server stop` stops it.
+server: $(STAMP)
+	$(BIN)/leadgen server start
 
 lint: $(STAMP)
 	$(BIN)/ruff check flows tests scripts bench
@@ -38,5 +42,6 @@ seeds: $(STAMP)
 	$(BIN)/python scripts/derive_region_seeds.py
 
 clean:
+	-$(BIN)/leadgen server stop
 	-$(BIN)/leadgen db stop
 	rm -rf .leadgen target logs reports

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,10 +24,16 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database: embedded PostgreSQL or the one PG*/DATABASE_URL point at.",
                      no_args_is_help=True)
 run_app = typer.Typer(help="Run a flow once, now.", no_args_is_help=True)
-migrate_app = typer.Typer(help="Apply pending migrations (a Prefect flow).", invoke_without_command=True)
+migrate_app = typer.Typer(
+    help="Apply pending migrations (a Prefect flow; --dry-run and status need no Prefect).",
+    invoke_without_command=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
 app.add_typer(migrate_app, name="migrate")
+server_app = typer.Typer(help="The local Prefect server (schedules, run history, UI) under .leadgen/prefect.",
+                         no_args_is_help=True)
+app.add_typer(server_app, name="server")
 
 _DEBUG = False
 
@@ -37,6 +44,13 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full traceba
     _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not os.environ.get("PREFECT_API_URL"):
+        # The local server (`leadgen server start`) when it is up: no temporary server per command.
+        from leadgen.server import running_api_url
+
+        local = running_api_url()
+        if local:
+            os.environ["PREFECT_API_URL"] = local
     if not os.environ.get("PREFECT_API_URL"):
         # No Prefect server configured: Prefect starts a temporary one for this command, whose
         # shutdown logs errors about events still in flight. Keep its log to what matters.
@@ -112,6 +126,39 @@ def db_init_stand_in(
     typer.echo(init_stand_in(regions_as_text=regions_as_text, variant=variant))
 
 
+# --- server ---------------------------------------------------------------------------------
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4200,
+) -> None:
+    """Start the local Prefect server (reuses a running one); returns when its API answers."""
+    from leadgen.server import LocalPrefectServer
+
+    server = LocalPrefectServer.for_project()
+    status, started = server.start(port=port)
+    typer.echo(f"Prefect server {'started' if started else 'already running'}: {status.describe()}")
+    typer.echo(f"log {server.log_file}; leadgen commands use it while it is up")
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local Prefect server."""
+    from leadgen.server import LocalPrefectServer
+
+    typer.echo("stopped" if LocalPrefectServer.for_project().stop() else "was not running")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the local Prefect server is up, and its URL."""
+    from leadgen.server import LocalPrefectServer
+
+    status = LocalPrefectServer.for_project().status()
+    typer.echo(f"Prefect server {status.describe()}")
+    if os.environ.get("PREFECT_API_URL") and os.environ["PREFECT_API_URL"] != status.api_url:
+        typer.echo(f"(leadgen uses PREFECT_API_URL={os.environ['PREFECT_API_URL']})")
+
+
 # --- migrate ---------------------------------------------------------------------------------
 @migrate_app.callback()
 def migrate(
@@ -123,17 +170,26 @@ def migrate(
     """Apply pending migrations in order through the Prefect flow `migrate` (see `migrate status`)."""
     if ctx.invoked_subcommand is not None:
         return
-    from leadgen.migrate import migrate_flow
+    from leadgen.preflight import check_database
 
-    typer.echo(migrate_flow(dry_run=dry_run).summary())
+    target = check_database()  # an unreachable database is one line, before Prefect starts
+    if dry_run:  # read-only: plain Python, no Prefect
+        from leadgen.migrate import apply_migrations
+
+        typer.echo(apply_migrations(target, dry_run=True).summary())
+        return
+    from leadgen.migrate_flow import migrate_flow
+
+    typer.echo(migrate_flow(dry_run=False).summary())
 
 
 @migrate_app.command("status")
 def migrate_status() -> None:
     """Show applied, pending and changed migrations (read-only)."""
     from leadgen.migrate import migration_status
+    from leadgen.preflight import check_database
 
-    report = migration_status()
+    report = migration_status(check_database())
     for name in report.already_applied:
         typer.echo(f"applied  {name}" + ("  (CHANGED since applied)" if name in report.changed else ""))
     for name in report.pending:
@@ -250,11 +306,22 @@ def backfill_command(
 
 
 @app.command("serve")
-def serve_command() -> None:
-    """Serve every deployment of prefect.yaml (daily 03:00, assign every 10 min) from this process."""
-    from leadgen.serve import serve_all
+def serve_command(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Another prefect.yaml (default: the project's).")
+    ] = None,
+) -> None:
+    """Serve every deployment of prefect.yaml (daily 03:00, assign every 10 min) from this process.
+    Starts the local Prefect server first unless PREFECT_API_URL points at one."""
+    from leadgen.serve import PREFECT_YAML, serve_all
 
-    serve_all()
+    if not os.environ.get("PREFECT_API_URL"):
+        from leadgen.server import LocalPrefectServer
+
+        status, _ = LocalPrefectServer.for_project().start()
+        os.environ["PREFECT_API_URL"] = str(status.api_url)
+        typer.echo(f"Prefect server {status.describe()}")
+    serve_all(file or PREFECT_YAML)
 
 
 @app.command("demo")
@@ -312,15 +379,31 @@ def _redact(message: str) -> str:
     return re.sub(r"(?i)(password\s*=\s*)('[^']*'|\S+)", r"\1***", message)
 
 
+def _stopped(signum: int | None = None) -> None:
+    from leadgen import stopping
+
+    stopping.exit_now(stopping.exit_code(signum), drain_seconds=0.5)
+
+
 def main() -> None:
+    from leadgen import stopping
+
+    stopping.install()  # SIGINT and SIGTERM: one fast path (see leadgen.stopping)
     try:
         app()
     except SystemExit:
+        if stopping.received() is not None:  # click turned the interrupt into "Aborted!" and exit 1
+            _stopped()
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:
+        _stopped()
+    except BaseException as exc:
+        if type(exc).__name__ == "TerminationSignal":  # Prefect's SIGTERM inside a flow run
+            _stopped(getattr(exc, "signal", 15))
+        if not isinstance(exc, Exception):
+            raise
+        if stopping.received() is not None:  # whatever the interrupted code raised on its way out
+            _stopped()
         code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise

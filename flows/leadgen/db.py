@@ -15,6 +15,7 @@ from leadgen.config import Target, resolve_target
 def connect(target: Target | None = None, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection:
     """A psycopg connection to the resolved database (see leadgen.config)."""
     target = target or resolve_target()
+    kwargs.setdefault("connect_timeout", 10)  # a hanging host is an error in seconds, not minutes
     return psycopg.connect(target.conninfo, autocommit=autocommit, **kwargs)
 
 

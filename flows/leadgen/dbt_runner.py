@@ -29,6 +29,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from leadgen.config import PROJECT_ROOT, Target, resolve_target
 from leadgen.dbt_messages import one_line
+from leadgen.stopping import interruptible
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
@@ -115,7 +116,7 @@ def _skipped(result: dbtRunnerResult) -> int:
 def run_dbt(args: list[str], target: Target | None = None) -> dbtRunnerResult:
     """Run ``dbt <args>`` in-process against ``target``; raise :class:`DbtRunError` unless it succeeds."""
     target = target or resolve_target()
-    with _target_environment(target):
+    with _target_environment(target), interruptible():  # Ctrl-C/SIGTERM: dbt cancels its queries
         result = _invoke(list(args))
     if result.success:
         return result

@@ -47,7 +47,7 @@ def run_demo(
     *, fresh: bool = False, partners: int, leads: int, days: int, seed: int, console: Console | None = None
 ) -> DemoResult:
     from leadgen.generate import generate_marketplace
-    from leadgen.migrate import migrate_flow
+    from leadgen.migrate_flow import migrate_flow
     from leadgen.pipeline import daily
     from leadgen.report import write_report
     from leadgen.standin import init_stand_in

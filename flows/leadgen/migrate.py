@@ -9,6 +9,9 @@
   the statements run one by one in ONE transaction together with the history row.
 - A session advisory lock serialises concurrent runs; an applied file whose recorded statements
   differ from the file's is refused before anything is applied.
+
+Plain Python (no Prefect import), so ``leadgen migrate status`` and ``--dry-run`` never start
+Prefect; the Prefect flow ``migrate`` wraps :func:`apply_migrations` in ``leadgen.migrate_flow``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from prefect import flow, get_run_logger, task
 
 from leadgen.config import PROJECT_ROOT, Target
 from leadgen.db import connect
@@ -274,18 +276,4 @@ def apply_migrations(
         finally:
             if not conn.closed and not conn.broken:
                 conn.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
-    return report
-
-
-# --- Prefect flow ----------------------------------------------------------------------------
-@task(name="apply-migrations")
-def apply_migrations_task(dry_run: bool) -> MigrationReport:
-    return apply_migrations(dry_run=dry_run)
-
-
-@flow(name="migrate")
-def migrate_flow(dry_run: bool = False) -> MigrationReport:
-    """Apply pending migrations in order (dry run: only list them); refuses when an applied file changed."""
-    report = apply_migrations_task(dry_run)
-    get_run_logger().info(report.summary())
     return report

@@ -32,6 +32,7 @@ from leadgen.config import Target, resolve_target
 from leadgen.db import connect, table_exists
 from leadgen.locks import MARTS, run_lock, serialized
 from leadgen.preflight import amsterdam_today, validate_range
+from leadgen.stopping import STOP_HOOKS
 from leadgen.summary import Summary, headline, load_summary, to_markdown
 
 ASSIGNMENT_MART = "analytics.lead_segment_assignments"
@@ -142,7 +143,12 @@ def dbt_assign_task(target: Target, first_run: bool) -> None:
     """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
     model = ASSIGNMENT_MART.split(".")[1]
     if first_run:  # seeds, parents and their data tests (unit tests are daily's)
-        dbt_runner.run_dbt(["build", "--select", f"+{model}", "--exclude-resource-type", "unit_test"], target)
+        # cautious: not the tests that also read marts outside this selection (not built yet)
+        dbt_runner.run_dbt(
+            ["build", "--select", f"+{model}", "--indirect-selection", "cautious",
+             "--exclude-resource-type", "unit_test"],
+            target,
+        )
     else:
         dbt_runner.run_dbt(["run", "--select", model], target)
 
@@ -192,7 +198,7 @@ def _is_flow_retry() -> bool:
 
 
 # --- flows -------------------------------------------------------------------------------------
-@flow(name="refresh-partner-stats", log_prints=True)
+@flow(name="refresh-partner-stats", log_prints=True, on_crashed=STOP_HOOKS)
 def refresh_partner_stats() -> RefreshResult:
     """Refresh ``public.partner_performance_stats`` through its RPC."""
     target = resolve_target()
@@ -200,7 +206,7 @@ def refresh_partner_stats() -> RefreshResult:
         return refresh_partner_stats_task(target)
 
 
-@flow(name="assign")
+@flow(name="assign", on_crashed=STOP_HOOKS)
 def assign() -> int:
     """Lead -> segment for new and changed leads, then write-back; seconds when there is nothing new."""
     logger = get_run_logger()
@@ -216,7 +222,7 @@ def assign() -> int:
         return write_back_task(target)
 
 
-@flow(name="daily")
+@flow(name="daily", on_crashed=STOP_HOOKS)
 def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
     -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
@@ -229,7 +235,7 @@ def daily(retry: bool = False) -> Summary:
         return summary_task(target)
 
 
-@flow(name="backfill")
+@flow(name="backfill", on_crashed=STOP_HOOKS)
 def backfill(start: date, end: date, progress: bool = True) -> int:
     """Rebuild ``lead_generation_stats`` for ``start..end`` (Amsterdam days), day by day; idempotent.
 

@@ -1,13 +1,14 @@
 """`leadgen serve`: serve every deployment of prefect.yaml from one process (single-machine install).
 
 The schedules are read from ``prefect.yaml`` (one truth for them); each deployment is served with
-``flow.to_deployment(...)`` and ``prefect.serve``. Scheduling needs a Prefect server: set
-``PREFECT_API_URL`` (e.g. ``http://127.0.0.1:4200/api`` after ``prefect server start``), otherwise
-Prefect starts a temporary one that lives only as long as this process.
+``flow.to_deployment(...)`` and ``prefect.serve``; a schedule is a ``cron`` or an ``interval``
+(seconds), as in ``prefect.yaml``. Scheduling needs a Prefect server: the CLI starts the local one
+(``leadgen server start``) unless ``PREFECT_API_URL`` points elsewhere.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,26 @@ def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
     return [d.model_dump(exclude_unset=True, mode="json") for d in model.deployments]
 
 
+def _seconds(interval: Any) -> timedelta:
+    """An interval as prefect.yaml gives it (seconds) or as Prefect's model dumps it (``PT15S``)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(timedelta).validate_python(interval)
+
+
 def build_deployments(path: Path = PREFECT_YAML) -> list[Any]:
     from prefect.flows import load_flow_from_entrypoint
-    from prefect.schedules import Cron
+    from prefect.schedules import Cron, Interval
 
     deployments = []
     for spec in load_deployment_specs(path):
         flow = load_flow_from_entrypoint(str(PROJECT_ROOT / spec["entrypoint"]))
         schedules = [
             Cron(s["cron"], timezone=s.get("timezone") or "UTC")
-            for s in spec.get("schedules") or []
             if s.get("cron")
+            else Interval(_seconds(s["interval"]), timezone=s.get("timezone") or "UTC")
+            for s in spec.get("schedules") or []
+            if s.get("cron") or s.get("interval")
         ]
         deployments.append(
             flow.to_deployment(

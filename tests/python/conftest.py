@@ -154,3 +154,49 @@ def prefect_harness() -> Iterator[None]:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# --- the local Prefect server (`leadgen server start`), in a directory of the test session ---------
+LEADGEN_CLI = str(Path(os.sys.executable).parent / "leadgen")  # type: ignore[attr-defined]
+
+
+def leadgen_env(target: Target | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a `leadgen` subprocess: ``target`` as libpq variables, nothing inherited
+    that would point it at another database or Prefect server."""
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("PG") and k not in ("DATABASE_URL", "PREFECT_API_URL")
+    }
+    env.update(target.env if target else {})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def local_prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A real local Prefect server started the project's way (`leadgen server start`), with its
+    data in a temporary LEADGEN_PREFECT_DIR; yields the environment that makes `leadgen` use it
+    (``LEADGEN_PREFECT_DIR``, ``PREFECT_API_URL``, ``log``: its log file). Stopped at the end."""
+    import socket
+
+    home = tmp_path_factory.mktemp("prefect")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = leadgen_env(
+        LEADGEN_PREFECT_DIR=str(home),
+        # The scheduler's main loop every 5 s instead of 60 s, so a test sees scheduled runs soon.
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
+    )
+    subprocess.run(
+        [LEADGEN_CLI, "server", "start", "--port", str(port)], env=env, check=True, timeout=240,
+        capture_output=True, text=True,
+    )
+    try:
+        yield {
+            "LEADGEN_PREFECT_DIR": str(home),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "log": str(home / "server.log"),
+        }
+    finally:
+        subprocess.run([LEADGEN_CLI, "server", "stop"], env=env, check=False, timeout=60)

@@ -33,7 +33,7 @@ def test_the_cli_has_the_documented_commands() -> None:
     expected = {
         ("run", "assign"), ("run", "daily"), ("run", "refresh"), ("backfill",), ("migrate",), ("demo",),
         ("generate",), ("serve",), ("docs",), ("db", "start"), ("db", "stop"), ("db", "status"),
-        ("db", "url"), ("db", "env"),
+        ("db", "url"), ("db", "env"), ("server", "start"), ("server", "stop"), ("server", "status"),
     }
     assert expected <= set(COMMANDS)
 
