@@ -302,7 +302,9 @@ def test_backfill_twice_over_the_same_range_gives_identical_tables(daily_run: Da
 # --- a failing dbt test (mutates the database: keep last) ----------------------------------------
 @flow(name="build-segments-staging")
 def _build_segment_staging() -> None:
-    dbt_runner.run_dbt(["build", "--select", "stg_public__lead_segments"])
+    # --warn-error: an out-of-vocabulary segment is only a warning in production (it must not
+    # stop the night); here it is the failing test the flow must name and retry must re-run
+    dbt_runner.run_dbt(["build", "--select", "stg_public__lead_segments", "--warn-error"])
 
 
 def test_a_failing_dbt_test_fails_the_flow_by_name_and_retry_reruns_only_that(daily_run: DailyRun) -> None:
