@@ -32,9 +32,19 @@ _DEBUG = False
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every log line live (dbt nodes included).")
+    ] = False,
+) -> None:
     global _DEBUG
     _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
+    from leadgen.logs import VERBOSE_ENV, use_project_logging
+
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    use_project_logging()  # before anything imports Prefect
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     if not os.environ.get("PREFECT_API_URL"):

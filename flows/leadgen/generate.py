@@ -737,6 +737,15 @@ def _make_segments(conn: psycopg.Connection, rng: random.Random, ref: Reference,
     return len(rows)
 
 
+_PHASE2_LABELS = {
+    "lead_segment_plans": "segment plans",
+    "marketing_profiles": "marketing profiles",
+    "partner_segments": "partner-segment links",
+    "partner_landing_pages": "landing pages",
+    "partner_marketing_campaigns": "campaigns",
+}
+
+
 def _fill_phase2(conn: psycopg.Connection, seed: int) -> str | None:
     try:
         module = import_module("leadgen.generate_phase2")
@@ -744,8 +753,10 @@ def _fill_phase2(conn: psycopg.Connection, seed: int) -> str | None:
         if exc.name != "leadgen.generate_phase2":
             raise
         return None
-    result = module.fill_phase2(conn, seed)
-    return str(result) if result is not None else "phase-2 data filled"
+    counts = module.fill_phase2(conn, seed)
+    if not counts:
+        return None
+    return ", ".join(f"{n:,} {_PHASE2_LABELS.get(table, table)}" for table, n in counts.items())
 
 
 def generate_marketplace(
@@ -799,10 +810,10 @@ def generate_marketplace(
         extra = ""
         if table_exists(conn, "public.lead_segments"):
             segments = _make_segments(conn, rng, ref, profiles, leads, now, days)
-            extra = f", {segments} segments"
+            extra = f", {segments:,} segments"
             phase2 = _fill_phase2(conn, seed)
             if phase2:
-                extra += f" ({phase2})"
+                extra += f", {phase2}"
         conn.execute("select public.refresh_partner_performance_stats()")
         conn.commit()
     with connect(target, autocommit=True) as conn:
@@ -811,7 +822,7 @@ def generate_marketplace(
     n_partners = sum(1 for p in profiles if not p.is_admin)
     elapsed = time.monotonic() - started
     return (
-        f"generated {leads:,} leads over {days} days, {n_partners:,} partners and "
+        f"generated {leads:,} leads over {days} days, {n_partners:,} partners, "
         f"{len(profiles) - n_partners} admins, {len(industries)} industries{extra} "
         f"(seed {seed}) in {elapsed:.1f} s (lead inserts {inserted - started:.1f} s, "
         f"indexes and foreign keys {indexed - inserted:.1f} s)"

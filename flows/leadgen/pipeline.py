@@ -82,11 +82,15 @@ def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
     Unit tests check the SQL's logic on fixed inputs, not the night's data: they run in CI
     (``make test``), and the nightly run leaves them out, as dbt recommends for production."""
     logger = get_run_logger()
+    started = time.monotonic()
     if retry_failed and dbt_runner.previous_run_failed("build"):
         logger.info("retry: re-running only the nodes that failed or were skipped last time (dbt retry)")
-        dbt_runner.retry_failed(target)
-        return
-    dbt_runner.run_dbt(["build", "--exclude-resource-type", "unit_test"], target)
+        result = dbt_runner.retry_failed(target)
+        command = "dbt retry"
+    else:
+        result = dbt_runner.run_dbt(["build", "--exclude-resource-type", "unit_test"], target)
+        command = "dbt build"
+    logger.info("%s: %s in %.1f s", command, dbt_runner.outcome(result), time.monotonic() - started)
 
 
 @task(name="write-back-segments", cache_policy=NO_CACHE)
@@ -141,10 +145,15 @@ def assignment_work_pending(target: Target) -> str | None:
 def dbt_assign_task(target: Target, first_run: bool) -> None:
     """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
     model = ASSIGNMENT_MART.split(".")[1]
+    started = time.monotonic()
     if first_run:  # seeds, parents and their data tests (unit tests are daily's)
-        dbt_runner.run_dbt(["build", "--select", f"+{model}", "--exclude-resource-type", "unit_test"], target)
+        args = ["build", "--select", f"+{model}", "--exclude-resource-type", "unit_test"]
     else:
-        dbt_runner.run_dbt(["run", "--select", model], target)
+        args = ["run", "--select", model]
+    result = dbt_runner.run_dbt(args, target)
+    get_run_logger().info(
+        "dbt %s %s: %s in %.1f s", args[0], model, dbt_runner.outcome(result), time.monotonic() - started
+    )
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
@@ -164,14 +173,17 @@ def summary_task(target: Target) -> Summary:
 def rebuild_stats_day_task(target: Target, day: date) -> None:
     """Rebuild ``lead_generation_stats`` for one Amsterdam day (replaces that day's rows)."""
     dbt_vars = f"{{stats_start_date: '{day.isoformat()}', stats_end_date: '{day.isoformat()}'}}"
+    started = time.monotonic()
     dbt_runner.run_dbt(["run", "--select", STATS_MODEL, "--vars", dbt_vars], target)
+    get_run_logger().info("%s rebuilt for %s in %.1f s", STATS_MODEL, day, time.monotonic() - started)
 
 
 @task(name="test-stats", cache_policy=NO_CACHE)
 def test_stats_task(target: Target) -> None:
     """The model's generic tests (keys, not null, relationships). The singular recounts against the
     assignment mart run in daily: between two daily runs `assign` moves today's leads ahead."""
-    dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
+    result = dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
+    get_run_logger().info("dbt test %s: %s", STATS_MODEL, dbt_runner.outcome(result))
 
 
 @task(name="check-platform", cache_policy=NO_CACHE)
