@@ -47,13 +47,12 @@ def run_demo(
     *, fresh: bool = False, partners: int, leads: int, days: int, seed: int, console: Console | None = None
 ) -> DemoResult:
     from leadgen.generate import generate_marketplace
+    from leadgen.logs import interactive
     from leadgen.migrate import migrate_flow
     from leadgen.pipeline import daily
     from leadgen.report import write_report
     from leadgen.standin import init_stand_in
     from leadgen.summary import print_summary
-
-    from leadgen.logs import interactive
 
     console = console or Console(soft_wrap=True)  # a line is a line in a file or a pipe: no wrapping
     started = time.monotonic()
