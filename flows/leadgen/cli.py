@@ -187,12 +187,19 @@ def generate(
     leads: Annotated[int, typer.Option(help="Number of leads.")] = 50_000,
     days: Annotated[int, typer.Option(help="Days of history, ending today (Europe/Amsterdam).")] = 90,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same marketplace.")] = 42,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start over: empty the generated data and marts first (stand-in only)."),
+    ] = False,
 ) -> None:
     """Fill the stand-in with a realistic, messy synthetic marketplace."""
-    from leadgen.generate import generate_marketplace
+    from leadgen.generate import generate_marketplace, start_over
+    from leadgen.logs import interactive
 
-    summary = generate_marketplace(partners=partners, leads=leads, days=days, seed=seed)
-    typer.echo(summary)
+    if fresh:
+        typer.echo(start_over())
+    progress = interactive()
+    typer.echo(generate_marketplace(partners=partners, leads=leads, days=days, seed=seed, progress=progress))
 
 
 # --- flows: run, backfill, serve, demo, docs ------------------------------------------------------
@@ -246,17 +253,45 @@ def run_refresh() -> None:
 def backfill_command(
     start: Annotated[str, typer.Option("--start", help="First day to rebuild (YYYY-MM-DD, Amsterdam).")],
     end: Annotated[str, typer.Option("--end", help="Last day to rebuild, inclusive (YYYY-MM-DD).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm a range of more than 366 days (after clipping).")
+    ] = False,
 ) -> None:
-    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent)."""
+    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent).
+
+    A start before the first lead day is moved to it; more than 366 days need --yes."""
     from leadgen.check import require_platform
-    from leadgen.preflight import amsterdam_today, validate_range
+    from leadgen.config import resolve_target
+    from leadgen.logs import interactive
+    from leadgen.preflight import (
+        MAX_UNCONFIRMED_BACKFILL_DAYS,
+        amsterdam_today,
+        clip_to_first_lead,
+        first_lead_day,
+        validate_range,
+    )
 
     start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
     validate_range(start_day, end_day, amsterdam_today())
-    require_platform()
+    target = resolve_target()
+    require_platform(target)
+    first_day = first_lead_day(target)
+    start_day, note = clip_to_first_lead(start_day, first_day)
+    if note:
+        typer.echo(f"backfill: {note}")
+    if first_day is None or start_day > end_day:
+        typer.echo("backfill: 0 days rebuilt")
+        return
+    n_days = (end_day - start_day).days + 1
+    if n_days > MAX_UNCONFIRMED_BACKFILL_DAYS and not yes:
+        raise ValueError(
+            f"backfill of {n_days} days ({start_day}..{end_day}) is more than "
+            f"{MAX_UNCONFIRMED_BACKFILL_DAYS}: add --yes to run it"
+        )
     from leadgen.pipeline import backfill
 
-    typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
+    rebuilt = backfill(start=start_day, end=end_day, progress=interactive())
+    typer.echo(f"backfill: {rebuilt} days rebuilt ({start_day}..{end_day})")
 
 
 @app.command("serve")
@@ -331,6 +366,11 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        from leadgen.locks import OVERLAP_EXIT_CODE, is_refused_overlap
+
+        if is_refused_overlap(exc) and not _DEBUG:
+            typer.echo(f"leadgen: skipped: {' '.join(str(exc).split())}", err=True)
+            sys.exit(OVERLAP_EXIT_CODE)
         code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise

@@ -30,8 +30,8 @@ from prefect.tasks import exponential_backoff
 from leadgen import dbt_runner
 from leadgen.config import Target, resolve_target
 from leadgen.db import connect, table_exists
-from leadgen.locks import MARTS, run_lock, serialized
-from leadgen.preflight import amsterdam_today, validate_range
+from leadgen.locks import MARTS, FlowAlreadyRunningError, refused_run, run_lock, serialized
+from leadgen.preflight import amsterdam_today, clip_to_first_lead, first_lead_day, validate_range
 from leadgen.summary import Summary, headline, load_summary, to_markdown
 
 ASSIGNMENT_MART = "analytics.lead_segment_assignments"
@@ -208,8 +208,11 @@ def _is_flow_retry() -> bool:
 def refresh_partner_stats() -> RefreshResult:
     """Refresh ``public.partner_performance_stats`` through its RPC."""
     target = resolve_target()
-    with run_lock("refresh-partner-stats", target):
-        return refresh_partner_stats_task(target)
+    try:
+        with run_lock("refresh-partner-stats", target):
+            return refresh_partner_stats_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="assign")
@@ -217,15 +220,18 @@ def assign() -> int:
     """Lead -> segment for new and changed leads, then write-back; seconds when there is nothing new."""
     logger = get_run_logger()
     target = resolve_target()
-    with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
-        check_platform_task(target)
-        reason = assignment_work_pending(target)
-        if reason is None:
-            logger.info("nothing new since the last assignment; done")
-            return 0
-        logger.info("assigning: %s", reason)
-        dbt_assign_task(target, first_run=reason == FIRST_RUN)
-        return write_back_task(target)
+    try:
+        with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
+            check_platform_task(target)
+            reason = assignment_work_pending(target)
+            if reason is None:
+                logger.info("nothing new since the last assignment; done")
+                return 0
+            logger.info("assigning: %s", reason)
+            dbt_assign_task(target, first_run=reason == FIRST_RUN)
+            return write_back_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="daily")
@@ -233,12 +239,15 @@ def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
     -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
     target = resolve_target()
-    with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
-        check_platform_task(target)
-        refresh_partner_stats_task(target)
-        dbt_build_task(target, retry_failed=retry or _is_flow_retry())
-        write_back_task(target)
-        return summary_task(target)
+    try:
+        with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
+            check_platform_task(target)
+            refresh_partner_stats_task(target)
+            dbt_build_task(target, retry_failed=retry or _is_flow_retry())
+            write_back_task(target)
+            return summary_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="backfill")
@@ -250,11 +259,21 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     """
     logger = get_run_logger()
     target = resolve_target()
+    validate_range(start, end, amsterdam_today())
+    first_day = first_lead_day(target)
+    start, note = clip_to_first_lead(start, first_day)
+    if note:
+        logger.info("backfill: %s", note)
+    if first_day is None or start > end:
+        return 0
     days = validate_range(start, end, amsterdam_today())
-    with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
-        check_platform_task(target)
-        _rebuild_days(target, days, progress=progress)
-        test_stats_task(target)
+    try:
+        with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
+            check_platform_task(target)
+            _rebuild_days(target, days, progress=progress)
+            test_stats_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
     logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))
     return len(days)
 

@@ -48,3 +48,33 @@ def validate_range(start: date, end: date, today: date) -> list[date]:
             f"backfill end {end} is in the future (today is {today} in {reporting_timezone()})"
         )
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# --- the platform ---------------------------------------------------------------------------
+# The platform objects every flow reads (DESIGN.md, "The platform that already exists").
+PLATFORM_RELATIONS = (
+    "public.leads", "public.profiles", "public.industries", "public.partner_performance_stats"
+)
+
+
+# --- backfill range --------------------------------------------------------------------------
+# Above this many days a backfill asks for --yes (a year of days takes long and loads the database).
+MAX_UNCONFIRMED_BACKFILL_DAYS = 366
+
+
+def first_lead_day(target: Target) -> date | None:
+    """The Amsterdam day of the first lead (an index scan on leads.created_at), None without leads."""
+    with connect(target, connect_timeout=5) as conn:
+        row = conn.execute(
+            "select (min(created_at) at time zone %s)::date from public.leads", (reporting_timezone(),)
+        ).fetchone()
+    return row[0] if row else None
+
+
+def clip_to_first_lead(start: date, first_day: date | None) -> tuple[date, str | None]:
+    """``start`` moved to the first lead day when it lies before it, with a line that says so."""
+    if first_day is None:
+        return start, "no leads yet: nothing to rebuild"
+    if start < first_day:
+        return first_day, f"start {start} is before the first lead day {first_day}: starting there"
+    return start, None
