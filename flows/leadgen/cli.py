@@ -76,15 +76,20 @@ def db_stop() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Which database leadgen uses, and whether the embedded one runs."""
+    """Which database leadgen uses, whether it answers, its platform tables and migrations."""
     from leadgen.config import configured_externally, resolve_target
     from leadgen.embedded import EmbeddedPostgres
+    from leadgen.preflight import describe_database
 
-    if configured_externally():
-        target = resolve_target()
-        typer.echo(f"using {target.url()} (from {target.source})")
-        return
-    typer.echo(f"embedded PostgreSQL {EmbeddedPostgres.for_project().status().describe()}")
+    if not configured_externally():
+        status = EmbeddedPostgres.for_project().status()
+        typer.echo(f"embedded PostgreSQL {status.describe()}")
+        if not status.running:
+            return
+    target = resolve_target(start_embedded=False)
+    typer.echo(f"using {target.url()} (from {target.source})")
+    for line in describe_database(target):
+        typer.echo(line)
 
 
 @db_app.command("url")
@@ -100,10 +105,15 @@ def db_env() -> None:
     """Print `export PG...` lines: eval "$(leadgen db env)"; dbt build."""
     import shlex
 
-    from leadgen.config import resolve_target
+    from leadgen.config import LIBPQ_VARS, resolve_target
 
-    for key, value in resolve_target().env.items():
+    target = resolve_target()
+    for key, value in target.env.items():
         typer.echo(f"export {key}={shlex.quote(value)}")
+    # A stale PG* variable from the shell must not override the database chosen above.
+    stale = [key for key in (*LIBPQ_VARS, "PGSSLMODE") if key not in target.env]
+    if stale:
+        typer.echo(f"unset {' '.join(stale)}")
 
 
 @db_app.command("init-stand-in")

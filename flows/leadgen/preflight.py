@@ -78,3 +78,25 @@ def clip_to_first_lead(start: date, first_day: date | None) -> tuple[date, str |
     if start < first_day:
         return first_day, f"start {start} is before the first lead day {first_day}: starting there"
     return start, None
+
+
+# --- leadgen db status -----------------------------------------------------------------------
+def describe_database(target: Target) -> list[str]:
+    """What ``leadgen db status`` reports: the server, the platform tables, the migrations."""
+    from leadgen.migrate import HISTORY_TABLE, load_migrations, read_history
+
+    check_database(target)
+    with connect(target, connect_timeout=5) as conn:
+        version = conn.execute("select current_setting('server_version')").fetchone()
+        missing = [name for name in PLATFORM_RELATIONS if not table_exists(conn, name)]
+        history = read_history(conn)
+    files = load_migrations()
+    pending = [m.filename for m in files if m.version not in history]
+    lines = [f"server: PostgreSQL {version[0] if version else '?'}, database {target.dbname!r} answers"]
+    if missing:
+        lines.append(f"platform tables: missing {', '.join(missing)} (dev/demo: `leadgen db init-stand-in`)")
+    else:
+        lines.append(f"platform tables: present ({', '.join(PLATFORM_RELATIONS)})")
+    line = f"migrations: {len(files) - len(pending)} of {len(files)} applied ({HISTORY_TABLE})"
+    lines.append(f"{line}, {len(pending)} pending: run `leadgen migrate`" if pending else line)
+    return lines

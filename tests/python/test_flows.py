@@ -141,8 +141,11 @@ def test_daily_refuses_to_start_while_another_daily_run_holds_the_lock(
     empty_db: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _use_target(monkeypatch, empty_db, tmp_path)
-    with run_lock("daily", empty_db), pytest.raises(FlowAlreadyRunningError, match="another daily run"):
-        pipeline.daily.fn()
+    with run_lock("daily", empty_db):
+        state = pipeline.daily.fn()  # returns the run's final state: Cancelled, not a Failed run
+    assert state.is_cancelled()
+    assert state.message.startswith("another daily run is in progress on database")
+    assert "\n" not in state.message
 
 
 # --- refresh-partner-stats ----------------------------------------------------------------------
