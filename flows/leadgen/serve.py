@@ -1,7 +1,7 @@
 """`leadgen serve`: serve every deployment of prefect.yaml from one process (single-machine install).
 
 The schedules are read from ``prefect.yaml`` (one truth for them); each deployment is served with
-``flow.to_deployment(...)`` and ``prefect.serve``. Scheduling needs a Prefect server: set
+``flow.to_deployment(...)`` and ``prefect.serve``, named ``<name>-serve`` (see SERVED_SUFFIX). Scheduling needs a Prefect server: set
 ``PREFECT_API_URL`` (e.g. ``http://127.0.0.1:4200/api`` after ``prefect server start``), otherwise
 Prefect starts a temporary one that lives only as long as this process.
 """
@@ -16,6 +16,9 @@ import yaml
 from leadgen.config import PROJECT_ROOT
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+# Served deployments get their own names: stopping `leadgen serve` pauses the deployments it served,
+# which would otherwise be the work-pool deployments of the same names (`prefect deploy --all`).
+SERVED_SUFFIX = "-serve"
 
 
 def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
@@ -41,7 +44,7 @@ def build_deployments(path: Path = PREFECT_YAML) -> list[Any]:
         ]
         deployments.append(
             flow.to_deployment(
-                name=spec["name"],
+                name=f"{spec['name']}{SERVED_SUFFIX}",
                 description=spec.get("description"),
                 tags=spec.get("tags") or [],
                 parameters=spec.get("parameters") or {},

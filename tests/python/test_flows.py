@@ -371,9 +371,11 @@ def test_leadgen_serve_registers_every_deployment_with_its_schedule(prefect_harn
         for deployment in build_deployments():
             deployment.apply()
         registered = {d.name: d for d in client.read_deployments()}
-    assert {"daily", "assign", "backfill", "migrate", "refresh-partner-stats"} <= set(registered)
-    daily_schedule = registered["daily"].schedules[0].schedule
+    # Named apart from the work-pool deployments of prefect.yaml: stopping serve pauses only its own.
+    served = {"daily-serve", "assign-serve", "backfill-serve", "migrate-serve", "refresh-partner-stats-serve"}
+    assert served <= set(registered)
+    daily_schedule = registered["daily-serve"].schedules[0].schedule
     assert (daily_schedule.cron, daily_schedule.timezone) == ("0 3 * * *", "Europe/Amsterdam")
-    assign_schedule = registered["assign"].schedules[0].schedule
+    assign_schedule = registered["assign-serve"].schedules[0].schedule
     assert (assign_schedule.cron, assign_schedule.timezone) == ("*/10 * * * *", "Europe/Amsterdam")
-    assert registered["backfill"].schedules == [] and registered["migrate"].schedules == []
+    assert registered["backfill-serve"].schedules == [] and registered["migrate-serve"].schedules == []
