@@ -205,3 +205,16 @@ def test_the_cli_exits_75_with_one_line_when_the_run_is_refused(db_copy: Target)
         "this run stopped without changing anything"
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+# --- leadgen on PATH ------------------------------------------------------------------------------
+def test_make_shell_puts_leadgen_on_path() -> None:
+    path = ":".join(p for p in os.environ.get("PATH", "").split(":") if not p.startswith(str(BIN)))
+    result = subprocess.run(
+        ["make", "-s", "shell"], cwd=PROJECT_ROOT, input="command -v leadgen dbt prefect\n", text=True,
+        capture_output=True, timeout=60, check=False,
+        env={**os.environ, "PATH": path, "SHELL": "/bin/bash"},
+    )
+    assert result.returncode == 0, result.stderr
+    found = result.stdout.split()
+    assert [str(BIN / name) for name in ("leadgen", "dbt", "prefect")] == found[-3:]

@@ -4,6 +4,7 @@ summary near the top; everything else is in the log file, each dbt node once; `-
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -14,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from leadgen import logs
 from leadgen.config import PROJECT_ROOT, Target
-
-pytestmark = pytest.mark.slow
 
 LEADGEN = str(Path(sys.executable).parent / "leadgen")
 SUMMARY_HEADLINE = re.compile(r"^\d{4}-\d{2}-\d{2}: \d+ leads in \d+ segments")  # print_summary's first line
@@ -53,6 +53,7 @@ def demo(make_db: Callable[..., Target], tmp_path_factory: pytest.TempPathFactor
     return target, Run(result.stdout.splitlines(), log_file.read_text(), target_path)
 
 
+@pytest.mark.slow
 def test_demo_output_in_a_pipe_has_no_ansi_codes_and_no_wrapping(demo: tuple[Target, Run]) -> None:
     _, run = demo
     text = "\n".join(run.output)
@@ -62,6 +63,7 @@ def test_demo_output_in_a_pipe_has_no_ansi_codes_and_no_wrapping(demo: tuple[Tar
     assert "{" not in generated[0]  # a readable summary, not a dict
 
 
+@pytest.mark.slow
 def test_demo_shows_the_summary_within_40_lines(demo: tuple[Target, Run]) -> None:
     _, run = demo
     headline = next(i for i, line in enumerate(run.output) if SUMMARY_HEADLINE.match(line))
@@ -71,6 +73,7 @@ def test_demo_shows_the_summary_within_40_lines(demo: tuple[Target, Run]) -> Non
     assert not any("WARNING" in line for line in run.output), "\n".join(run.output)  # no spurious warning
 
 
+@pytest.mark.slow
 def test_each_dbt_node_appears_once_in_the_log_file(demo: tuple[Target, Run]) -> None:
     _, run = demo
     results = json.loads((run.target_path / "run_results.json").read_text())["results"]
@@ -84,6 +87,7 @@ def test_each_dbt_node_appears_once_in_the_log_file(demo: tuple[Target, Run]) ->
     assert "\x1b" not in run.log
 
 
+@pytest.mark.slow
 def test_verbose_shows_the_log_lines_live(demo: tuple[Target, Run], tmp_path: Path) -> None:
     target, _ = demo
     log_file, target_path = tmp_path / "leadgen.log", tmp_path / "target"
@@ -94,3 +98,35 @@ def test_verbose_shows_the_log_lines_live(demo: tuple[Target, Run], tmp_path: Pa
     assert "Beginning flow run" not in quiet.stdout
     assert "Beginning flow run" in loud.stdout and "Finished in state Completed()" in loud.stdout
     assert log_file.read_text().count("Beginning flow run") == 2  # the file has both runs in full
+
+
+# --- the filters themselves (fast) ---------------------------------------------------------------
+def _record(name: str, message: str, *, level: int = logging.INFO, path: str = "/elsewhere/x.py",
+            **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord(name, level, path, 1, message, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_a_dbt_node_keeps_only_its_result_line() -> None:
+    once = logs.DbtNodeOnce()
+    node = {"task_name": "execute_dbt_node", "task_run_name": None}
+    assert not once.filter(_record("prefect.task_runs", "12 of 175 START test not_null_x ... [RUN]", **node))
+    assert not once.filter(_record("prefect.task_runs", "Finished in state Completed()", **node))
+    result = _record("prefect.task_runs", "12 of 175 PASS not_null_x ...... [PASS in 0.1s]", **node)
+    assert once.filter(result) and result.task_run_name == "dbt"
+    failed = _record("prefect.task_runs", "Finished in state Failed('x')", level=logging.ERROR, **node)
+    assert once.filter(failed)
+    ours = _record("prefect.task_runs", "Finished in state Completed()", task_name="dbt-build")
+    assert once.filter(ours)  # leadgen's own tasks keep Prefect's line in the file and the UI
+
+
+def test_the_terminal_shows_leadgen_lines_and_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(logs.VERBOSE_ENV, raising=False)
+    steps = logs.StepsOnly()
+    ours = str(logs.PACKAGE_DIR / "pipeline.py")
+    assert steps.filter(_record("prefect.task_runs", "write-back: 3 leads", path=ours))
+    assert not steps.filter(_record("prefect.flow_runs", "Beginning flow run 'x'"))
+    assert steps.filter(_record("prefect.task_runs", "numeric type warning", level=logging.WARNING))
+    monkeypatch.setenv(logs.VERBOSE_ENV, "1")
+    assert steps.filter(_record("prefect.flow_runs", "Beginning flow run 'x'"))
