@@ -50,13 +50,6 @@ def validate_range(start: date, end: date, today: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-# --- the platform ---------------------------------------------------------------------------
-# The platform objects every flow reads (DESIGN.md, "The platform that already exists").
-PLATFORM_RELATIONS = (
-    "public.leads", "public.profiles", "public.industries", "public.partner_performance_stats"
-)
-
-
 # --- backfill range --------------------------------------------------------------------------
 # Above this many days a backfill asks for --yes (a year of days takes long and loads the database).
 MAX_UNCONFIRMED_BACKFILL_DAYS = 366
@@ -82,21 +75,24 @@ def clip_to_first_lead(start: date, first_day: date | None) -> tuple[date, str |
 
 # --- leadgen db status -----------------------------------------------------------------------
 def describe_database(target: Target) -> list[str]:
-    """What ``leadgen db status`` reports: the server, the platform tables, the migrations."""
+    """What ``leadgen db status`` reports: the server, the migrations, and the platform check
+    (``leadgen check``: the source contract, the role's access)."""
+    from leadgen.check import check_platform
     from leadgen.migrate import HISTORY_TABLE, load_migrations, read_history
 
     check_database(target)
     with connect(target, connect_timeout=5) as conn:
         version = conn.execute("select current_setting('server_version')").fetchone()
-        missing = [name for name in PLATFORM_RELATIONS if not table_exists(conn, name)]
         history = read_history(conn)
     files = load_migrations()
     pending = [m.filename for m in files if m.version not in history]
     lines = [f"server: PostgreSQL {version[0] if version else '?'}, database {target.dbname!r} answers"]
-    if missing:
-        lines.append(f"platform tables: missing {', '.join(missing)} (dev/demo: `leadgen db init-stand-in`)")
-    else:
-        lines.append(f"platform tables: present ({', '.join(PLATFORM_RELATIONS)})")
     line = f"migrations: {len(files) - len(pending)} of {len(files)} applied ({HISTORY_TABLE})"
     lines.append(f"{line}, {len(pending)} pending: run `leadgen migrate`" if pending else line)
+    report = check_platform(target)
+    if report.ok:
+        lines.append("platform: meets the source contract")
+    else:
+        lines.append(f"platform: {len(report.problems)} problem(s) (`leadgen check` shows the same):")
+        lines += [f"  {problem}" for problem in report.problems]
     return lines

@@ -1,7 +1,8 @@
 """`leadgen serve`: serve every deployment of prefect.yaml from one process (single-machine install).
 
 The schedules are read from ``prefect.yaml`` (one truth for them); each deployment is served with
-``flow.to_deployment(...)`` and ``prefect.serve``, named ``<name>-serve`` (see SERVED_SUFFIX). Scheduling needs a Prefect server: set
+``flow.to_deployment(...)`` and ``prefect.serve``, named ``<name>-serve`` (see SERVED_SUFFIX).
+Scheduling needs a Prefect server: set
 ``PREFECT_API_URL`` (e.g. ``http://127.0.0.1:4200/api`` after ``prefect server start``), otherwise
 Prefect starts a temporary one that lives only as long as this process.
 """

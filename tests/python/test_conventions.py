@@ -94,15 +94,15 @@ def test_db_status_reports_server_platform_and_migrations(platform_db: Target, s
     assert ready.returncode == 0, ready.stderr
     assert "server: PostgreSQL " in ready.stdout
     assert f"database {platform_db.dbname!r} answers" in ready.stdout
-    assert "platform tables: present" in ready.stdout
     assert f"migrations: {n} of {n} applied" in ready.stdout and "pending" not in ready.stdout
+    assert "platform: meets the source contract" in ready.stdout
 
     unmigrated = _leadgen("db", "status", target=stand_in_only).stdout
-    assert "platform tables: present" in unmigrated
     assert f"migrations: 0 of {n} applied (supabase_migrations.schema_migrations), {n} pending" in unmigrated
+    assert "problem(s) (`leadgen check` shows the same):" in unmigrated
 
     empty = _leadgen("db", "status", target=empty_db).stdout
-    assert "platform tables: missing public.leads, public.profiles" in empty
+    assert "leadgen db init-stand-in" in empty
 
 
 # --- an unprepared database names the missing step ------------------------------------------------
@@ -112,10 +112,17 @@ UNPREPARED_COMMANDS = [
 ]
 
 
+def _not_ready_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("leadgen: error: database ") and " is not ready " in lines[0]
+    return lines[0]
+
+
 @pytest.mark.parametrize("command", UNPREPARED_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_without_platform_tables_the_error_says_so(command: tuple[str, ...], empty_db: Target) -> None:
-    line = _error_line(_leadgen(*command, target=empty_db))
-    assert f"database {empty_db.dbname!r} has no platform tables (public.leads" in line
+    line = _not_ready_line(_leadgen(*command, target=empty_db))
     assert "leadgen db init-stand-in" in line
 
 
@@ -123,9 +130,9 @@ def test_without_platform_tables_the_error_says_so(command: tuple[str, ...], emp
 def test_without_migrations_the_error_says_run_migrate(
     command: tuple[str, ...], stand_in_only: Target
 ) -> None:
-    line = _error_line(_leadgen(*command, target=stand_in_only))
-    assert f"lacks {len(load_migrations())} migration(s)" in line
-    assert "): run `leadgen migrate`" in line
+    line = _not_ready_line(_leadgen(*command, target=stand_in_only))
+    n = len(load_migrations())
+    assert f"{n} of {n} migrations pending" in line and "run `leadgen migrate`" in line
 
 
 # --- backfill range ---------------------------------------------------------------------------------
