@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook=[
-            "{{ ensure_column_type(this, 'acceptance_rate', 'numeric(12,4)') }}",
+            "{{ ensure_column_type(this, 'acceptance_rate', 'numeric(20,4)') }}",
             "{{ lead_stats_delete_window() }}",
         ],
         post_hook=[
@@ -172,7 +172,7 @@ final as (
             daily_counts.leads_accepted::numeric
             / nullif(daily_counts.leads_accepted + daily_counts.leads_rejected, 0),
             4
-        )::numeric(12, 4) as acceptance_rate
+        )::numeric(20, 4) as acceptance_rate
     from grid
     left join daily_counts
         on
