@@ -3,8 +3,9 @@
 Prefect reads ``logging.yml`` next to this module (the CLI points ``PREFECT_LOGGING_SETTINGS_PATH``
 at it). Three destinations:
 
-- the terminal (stderr): records logged by leadgen's own code (the step lines, with timing) and
-  every warning or error; with ``-v`` (``LEADGEN_VERBOSE=1``) every record, dbt's node lines included.
+- the terminal (stderr): records logged at INFO by leadgen's own code (the step lines, with timing;
+  its DEBUG lines are detail) and every warning or error; with ``-v`` (``LEADGEN_VERBOSE=1``)
+  every record, dbt's node lines included.
   Plain text, no ANSI codes, written to the *current* ``sys.stderr`` so that a Rich progress bar
   (which redirects stderr while it runs) prints log lines above itself instead of over them;
 - the log file (``.leadgen/logs/leadgen.log``, or ``LEADGEN_LOG_FILE``): every record, dated;
@@ -74,7 +75,7 @@ class StepsOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if verbose() or record.levelno >= logging.WARNING:
             return True
-        return Path(record.pathname).resolve().is_relative_to(PACKAGE_DIR)
+        return record.levelno >= logging.INFO and Path(record.pathname).resolve().is_relative_to(PACKAGE_DIR)
 
 
 class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]

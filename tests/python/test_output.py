@@ -126,6 +126,7 @@ def test_the_terminal_shows_leadgen_lines_and_warnings(monkeypatch: pytest.Monke
     steps = logs.StepsOnly()
     ours = str(logs.PACKAGE_DIR / "pipeline.py")
     assert steps.filter(_record("prefect.task_runs", "write-back: 3 leads", path=ours))
+    assert not steps.filter(_record("leadgen.writeback", "batch 3", level=logging.DEBUG, path=ours))
     assert not steps.filter(_record("prefect.flow_runs", "Beginning flow run 'x'"))
     assert steps.filter(_record("prefect.task_runs", "numeric type warning", level=logging.WARNING))
     monkeypatch.setenv(logs.VERBOSE_ENV, "1")
