@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo test lint pytest bench seeds clean server
+.PHONY: venv shell demo test lint pytest bench seeds clean server
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ demo: $(STAMP)
 # One persistent local Prefect server (.leadgen/prefect); `leadgen server stop` stops it.
 server: $(STAMP)
 	$(BIN)/leadgen server start
+
+# A shell with leadgen, dbt and prefect on PATH (the same as `source .venv/bin/activate`).
+shell: $(STAMP)
+	@echo "leadgen, dbt and prefect from $(VENV) are on PATH; 'exit' leaves this shell"
+	@VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(BIN):$$PATH" $${SHELL:-/bin/bash} -i
 
 lint: $(STAMP)
 	$(BIN)/ruff check flows tests scripts bench

@@ -1,5 +1,7 @@
 -- Schema auth as Supabase defines it (the parts the platform's SQL uses).
 create schema if not exists auth;
+-- Marks a stand-in database: `leadgen generate --fresh` deletes generated data only where it finds this.
+comment on schema auth is 'leadgen stand-in of the Supabase platform (dev, demo and test databases only)';
 
 create table if not exists auth.users (
     id uuid primary key default gen_random_uuid(),

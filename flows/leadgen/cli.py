@@ -39,9 +39,19 @@ _DEBUG = False
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every log line live (dbt nodes included).")
+    ] = False,
+) -> None:
     global _DEBUG
     _DEBUG = debug or bool(os.environ.get("LEADGEN_DEBUG"))
+    from leadgen.logs import VERBOSE_ENV, use_project_logging
+
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    use_project_logging()  # before anything imports Prefect
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     if not os.environ.get("PREFECT_API_URL"):
@@ -80,15 +90,20 @@ def db_stop() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Which database leadgen uses, and whether the embedded one runs."""
+    """Which database leadgen uses, whether it answers, its platform tables and migrations."""
     from leadgen.config import configured_externally, resolve_target
     from leadgen.embedded import EmbeddedPostgres
+    from leadgen.preflight import describe_database
 
-    if configured_externally():
-        target = resolve_target()
-        typer.echo(f"using {target.url()} (from {target.source})")
-        return
-    typer.echo(f"embedded PostgreSQL {EmbeddedPostgres.for_project().status().describe()}")
+    if not configured_externally():
+        status = EmbeddedPostgres.for_project().status()
+        typer.echo(f"embedded PostgreSQL {status.describe()}")
+        if not status.running:
+            return
+    target = resolve_target(start_embedded=False)
+    typer.echo(f"using {target.url()} (from {target.source})")
+    for line in describe_database(target):
+        typer.echo(line)
 
 
 @db_app.command("url")
@@ -104,10 +119,15 @@ def db_env() -> None:
     """Print `export PG...` lines: eval "$(leadgen db env)"; dbt build."""
     import shlex
 
-    from leadgen.config import resolve_target
+    from leadgen.config import LIBPQ_VARS, resolve_target
 
-    for key, value in resolve_target().env.items():
+    target = resolve_target()
+    for key, value in target.env.items():
         typer.echo(f"export {key}={shlex.quote(value)}")
+    # A stale PG* variable from the shell must not override the database chosen above.
+    stale = [key for key in (*LIBPQ_VARS, "PGSSLMODE") if key not in target.env]
+    if stale:
+        typer.echo(f"unset {' '.join(stale)}")
 
 
 @db_app.command("init-stand-in")
@@ -233,12 +253,19 @@ def generate(
     leads: Annotated[int, typer.Option(help="Number of leads.")] = 50_000,
     days: Annotated[int, typer.Option(help="Days of history, ending today (Europe/Amsterdam).")] = 90,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same marketplace.")] = 42,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start over: empty the generated data and marts first (stand-in only)."),
+    ] = False,
 ) -> None:
     """Fill the stand-in with a realistic, messy synthetic marketplace."""
-    from leadgen.generate import generate_marketplace
+    from leadgen.generate import generate_marketplace, start_over
+    from leadgen.logs import interactive
 
-    summary = generate_marketplace(partners=partners, leads=leads, days=days, seed=seed)
-    typer.echo(summary)
+    if fresh:
+        typer.echo(start_over())
+    progress = interactive()
+    typer.echo(generate_marketplace(partners=partners, leads=leads, days=days, seed=seed, progress=progress))
 
 
 # --- flows: run, backfill, serve, demo, docs ------------------------------------------------------
@@ -292,17 +319,45 @@ def run_refresh() -> None:
 def backfill_command(
     start: Annotated[str, typer.Option("--start", help="First day to rebuild (YYYY-MM-DD, Amsterdam).")],
     end: Annotated[str, typer.Option("--end", help="Last day to rebuild, inclusive (YYYY-MM-DD).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm a range of more than 366 days (after clipping).")
+    ] = False,
 ) -> None:
-    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent)."""
+    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent).
+
+    A start before the first lead day is moved to it; more than 366 days need --yes."""
     from leadgen.check import require_platform
-    from leadgen.preflight import amsterdam_today, validate_range
+    from leadgen.config import resolve_target
+    from leadgen.logs import interactive
+    from leadgen.preflight import (
+        MAX_UNCONFIRMED_BACKFILL_DAYS,
+        amsterdam_today,
+        clip_to_first_lead,
+        first_lead_day,
+        validate_range,
+    )
 
     start_day, end_day = _parse_day("--start", start), _parse_day("--end", end)
     validate_range(start_day, end_day, amsterdam_today())
-    require_platform()
+    target = resolve_target()
+    require_platform(target)
+    first_day = first_lead_day(target)
+    start_day, note = clip_to_first_lead(start_day, first_day)
+    if note:
+        typer.echo(f"backfill: {note}")
+    if first_day is None or start_day > end_day:
+        typer.echo("backfill: 0 days rebuilt")
+        return
+    n_days = (end_day - start_day).days + 1
+    if n_days > MAX_UNCONFIRMED_BACKFILL_DAYS and not yes:
+        raise ValueError(
+            f"backfill of {n_days} days ({start_day}..{end_day}) is more than "
+            f"{MAX_UNCONFIRMED_BACKFILL_DAYS}: add --yes to run it"
+        )
     from leadgen.pipeline import backfill
 
-    typer.echo(f"backfill: {backfill(start=start_day, end=end_day)} days rebuilt ({start_day}..{end_day})")
+    rebuilt = backfill(start=start_day, end=end_day, progress=interactive())
+    typer.echo(f"backfill: {rebuilt} days rebuilt ({start_day}..{end_day})")
 
 
 @app.command("serve")
@@ -404,6 +459,11 @@ def main() -> None:
             raise
         if stopping.received() is not None:  # whatever the interrupted code raised on its way out
             _stopped()
+        from leadgen.locks import OVERLAP_EXIT_CODE, is_refused_overlap
+
+        if is_refused_overlap(exc) and not _DEBUG:
+            typer.echo(f"leadgen: skipped: {' '.join(str(exc).split())}", err=True)
+            sys.exit(OVERLAP_EXIT_CODE)
         code = getattr(exc, "exit_code", 1)
         if _DEBUG:
             raise

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -95,10 +96,15 @@ class Target:
     def url(self, *, hide_password: bool = True) -> str:
         """The database as a URL; the password is masked unless asked for (`leadgen db url`)."""
         p = conninfo_to_dict(self.conninfo)
-        auth = str(p.get("user", ""))
+        auth = quote(str(p.get("user", "")), safe="")  # an @, : or / in a user or password is data
         if p.get("password"):
-            auth += ":***" if hide_password else f":{p['password']}"
-        host, port, dbname = p.get("host", "localhost"), p.get("port", "5432"), p.get("dbname", "")
+            auth += ":***" if hide_password else f":{quote(str(p['password']), safe='')}"
+        host, port = str(p.get("host", "localhost")), p.get("port", "5432")
+        dbname = quote(str(p.get("dbname", "")), safe="")
+        if host.startswith("/"):  # a socket directory goes in the query string
+            return f"postgresql://{auth}@:{port}/{dbname}?host={quote(host, safe='')}"
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
         return f"postgresql://{auth}@{host}:{port}/{dbname}"
 
 

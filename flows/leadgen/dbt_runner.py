@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,14 @@ def _skipped(result: dbtRunnerResult) -> int:
         for r in getattr(result.result, "results", None) or []
         if str(getattr(r.status, "value", r.status)) == "skipped"
     )
+
+
+def outcome(result: dbtRunnerResult) -> str:
+    """``172 pass, 3 success`` for a run: how many nodes ended in each status."""
+    counts = Counter(
+        str(getattr(r.status, "value", r.status)) for r in getattr(result.result, "results", None) or []
+    )
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
 
 
 def run_dbt(args: list[str], target: Target | None = None) -> dbtRunnerResult:

@@ -47,31 +47,37 @@ def run_demo(
     *, fresh: bool = False, partners: int, leads: int, days: int, seed: int, console: Console | None = None
 ) -> DemoResult:
     from leadgen.generate import generate_marketplace
+    from leadgen.logs import interactive
     from leadgen.migrate_flow import migrate_flow
     from leadgen.pipeline import daily
     from leadgen.report import write_report
     from leadgen.standin import init_stand_in
     from leadgen.summary import print_summary
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True)  # a line is a line in a file or a pipe: no wrapping
     started = time.monotonic()
     target = resolve_target()
     console.print(f"[bold]leadgen demo[/bold] on {target.url()} ({target.source})")
     if fresh:
         recreate_database(target)
         console.print(f"database {target.dbname!r} recreated")
-    console.print(init_stand_in(target))
+    step = time.monotonic()
+    console.print(f"{init_stand_in(target)} ({time.monotonic() - step:.1f} s)")
+    step = time.monotonic()
     migrations = migrate_flow()
     console.print(
-        f"migrations: {len(migrations.applied)} applied, {len(migrations.already_applied)} already applied"
+        f"migrations: {len(migrations.applied)} applied, {len(migrations.already_applied)} already applied "
+        f"({time.monotonic() - step:.1f} s)"
     )
     if has_leads(target):
         console.print("marketplace already generated: keeping it (leadgen demo --fresh rebuilds it)")
     else:
-        console.print(
-            generate_marketplace(target, partners=partners, leads=leads, days=days, seed=seed, progress=True)
-        )
+        console.print(generate_marketplace(
+            target, partners=partners, leads=leads, days=days, seed=seed, progress=interactive()
+        ))
+    step = time.monotonic()
     summary = daily()
+    console.print(f"daily flow finished in {time.monotonic() - step:.1f} s")
     print_summary(summary, console)
     report = write_report(target)
     elapsed = time.monotonic() - started

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from leadgen.config import PROJECT_ROOT, Target, dbt_var
+from leadgen.config import PROJECT_ROOT, Target, dbt_var, resolve_target
 from leadgen.db import connect, table_exists
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -737,6 +737,15 @@ def _make_segments(conn: psycopg.Connection, rng: random.Random, ref: Reference,
     return len(rows)
 
 
+_PHASE2_LABELS = {
+    "lead_segment_plans": "segment plans",
+    "marketing_profiles": "marketing profiles",
+    "partner_segments": "partner-segment links",
+    "partner_landing_pages": "landing pages",
+    "partner_marketing_campaigns": "campaigns",
+}
+
+
 def _fill_phase2(conn: psycopg.Connection, seed: int) -> str | None:
     try:
         module = import_module("leadgen.generate_phase2")
@@ -744,8 +753,10 @@ def _fill_phase2(conn: psycopg.Connection, seed: int) -> str | None:
         if exc.name != "leadgen.generate_phase2":
             raise
         return None
-    result = module.fill_phase2(conn, seed)
-    return str(result) if result is not None else "phase-2 data filled"
+    counts = module.fill_phase2(conn, seed)
+    if not counts:
+        return None
+    return ", ".join(f"{n:,} {_PHASE2_LABELS.get(table, table)}" for table, n in counts.items())
 
 
 def generate_marketplace(
@@ -799,10 +810,10 @@ def generate_marketplace(
         extra = ""
         if table_exists(conn, "public.lead_segments"):
             segments = _make_segments(conn, rng, ref, profiles, leads, now, days)
-            extra = f", {segments} segments"
+            extra = f", {segments:,} segments"
             phase2 = _fill_phase2(conn, seed)
             if phase2:
-                extra += f" ({phase2})"
+                extra += f", {phase2}"
         conn.execute("select public.refresh_partner_performance_stats()")
         conn.commit()
     with connect(target, autocommit=True) as conn:
@@ -811,11 +822,57 @@ def generate_marketplace(
     n_partners = sum(1 for p in profiles if not p.is_admin)
     elapsed = time.monotonic() - started
     return (
-        f"generated {leads:,} leads over {days} days, {n_partners:,} partners and "
+        f"generated {leads:,} leads over {days} days, {n_partners:,} partners, "
         f"{len(profiles) - n_partners} admins, {len(industries)} industries{extra} "
         f"(seed {seed}) in {elapsed:.1f} s (lead inserts {inserted - started:.1f} s, "
         f"indexes and foreign keys {indexed - inserted:.1f} s)"
     )
+
+
+# What the generator writes, children first (``--fresh`` empties them).
+GENERATED_TABLES = (
+    "public.partner_marketing_campaigns", "public.partner_landing_pages", "public.partner_segments",
+    "public.lead_segment_plans", "public.lead_segments", "public.leads", "public.profiles",
+    "public.industries", "auth.users",
+)
+STAND_IN_MARK = "leadgen stand-in"  # the comment stand_in/002_auth.sql puts on schema auth
+
+
+def is_stand_in(conn: psycopg.Connection) -> bool:
+    row = conn.execute(
+        "select coalesce(obj_description(to_regnamespace('auth'), 'pg_namespace'), '') like %s",
+        (STAND_IN_MARK + "%",),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def start_over(target: Target | None = None) -> str:
+    """Empty what the generator wrote, and drop the marts built from it (the next dbt build starts
+    afresh); only on a stand-in database (or the embedded server), never on a platform's data."""
+    target = target or resolve_target()
+    with connect(target) as conn:
+        if not (target.is_embedded or is_stand_in(conn)):
+            raise GeneratorError(
+                f"--fresh deletes every lead, profile and segment: refused on {target.url()}, which is not "
+                "a stand-in database (`leadgen db init-stand-in` creates one)"
+            )
+        tables = [t for t in GENERATED_TABLES if table_exists(conn, t)]
+        if tables:
+            conn.execute(sql.SQL("truncate {} cascade").format(sql.SQL(", ").join(map(sql.SQL, tables))))
+        marts = conn.execute(
+            "select format('drop %s if exists %I.%I cascade', case c.relkind when 'v' then 'view' "
+            "when 'm' then 'materialized view' else 'table' end, n.nspname, c.relname) "
+            "from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = 'analytics' and c.relkind in ('r', 'p', 'v', 'm') order by c.relkind desc"
+        ).fetchall()
+        for (statement,) in marts:
+            conn.execute(statement)
+        if table_exists(conn, "private.segment_writeback_state"):
+            conn.execute("delete from private.segment_writeback_state")  # no marks: the next one compares all
+        if table_exists(conn, "public.partner_performance_stats"):
+            conn.execute("select public.refresh_partner_performance_stats()")
+        conn.commit()
+    return f"database {target.dbname!r} emptied: {len(tables)} generated tables, {len(marts)} marts dropped"
 
 
 def content_hash(conn: psycopg.Connection) -> str:
@@ -830,4 +887,6 @@ def content_hash(conn: psycopg.Connection) -> str:
     return str(row[0]) if row else ""
 
 
-__all__: Sequence[str] = ("GeneratorError", "content_hash", "generate_marketplace", "load_reference")
+__all__: Sequence[str] = (
+    "GeneratorError", "content_hash", "generate_marketplace", "is_stand_in", "load_reference", "start_over"
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from leadgen.config import Target, resolve_target
 from leadgen.db import connect
@@ -23,8 +24,30 @@ _NAMESPACE = "leadgen"
 MARTS = "marts"
 
 
+# A refused overlap is not a failure: the other run does the work. Its own exit code (EX_TEMPFAIL
+# of sysexits.h, "try again later") lets a cron wrapper or an alert tell it from a real error.
+OVERLAP_EXIT_CODE = 75
+_OVERLAP_MARK = " run is in progress on database "
+
+
 class FlowAlreadyRunningError(RuntimeError):
     """Another run of the same flow holds the run lock."""
+
+
+def refused_run(exc: FlowAlreadyRunningError) -> Any:
+    """The final state of a flow run refused by the run lock: *Cancelled* with a one-line reason
+    (a *Failed* run with a traceback would fire alerts for a run that rightly did nothing)."""
+    from prefect.states import Cancelled
+
+    return Cancelled(message=str(exc))
+
+
+def is_refused_overlap(exc: BaseException) -> bool:
+    """The run lock refused this run: the lock's own error, or the ``CancelledRun`` Prefect raises
+    for a flow run that ended in :func:`refused_run`'s state."""
+    if isinstance(exc, FlowAlreadyRunningError):
+        return True
+    return type(exc).__name__ == "CancelledRun" and _OVERLAP_MARK in str(exc)
 
 
 @contextmanager
@@ -38,7 +61,7 @@ def run_lock(flow_name: str, target: Target | None = None) -> Iterator[None]:
         ).fetchone()
         if not (row and row[0]):
             raise FlowAlreadyRunningError(
-                f"another {flow_name} run is in progress on database {target.dbname!r}; "
+                f"another {flow_name}{_OVERLAP_MARK}{target.dbname!r}; "
                 "this run stopped without changing anything"
             )
         try:

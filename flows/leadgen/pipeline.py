@@ -30,8 +30,8 @@ from prefect.tasks import exponential_backoff
 from leadgen import dbt_runner
 from leadgen.config import Target, resolve_target
 from leadgen.db import connect, table_exists
-from leadgen.locks import MARTS, run_lock, serialized
-from leadgen.preflight import amsterdam_today, validate_range
+from leadgen.locks import MARTS, FlowAlreadyRunningError, refused_run, run_lock, serialized
+from leadgen.preflight import amsterdam_today, clip_to_first_lead, first_lead_day, validate_range
 from leadgen.stopping import STOP_HOOKS
 from leadgen.summary import Summary, headline, load_summary, to_markdown
 
@@ -83,11 +83,15 @@ def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
     Unit tests check the SQL's logic on fixed inputs, not the night's data: they run in CI
     (``make test``), and the nightly run leaves them out, as dbt recommends for production."""
     logger = get_run_logger()
+    started = time.monotonic()
     if retry_failed and dbt_runner.previous_run_failed("build"):
         logger.info("retry: re-running only the nodes that failed or were skipped last time (dbt retry)")
-        dbt_runner.retry_failed(target)
-        return
-    dbt_runner.run_dbt(["build", "--exclude-resource-type", "unit_test"], target)
+        result = dbt_runner.retry_failed(target)
+        command = "dbt retry"
+    else:
+        result = dbt_runner.run_dbt(["build", "--exclude-resource-type", "unit_test"], target)
+        command = "dbt build"
+    logger.info("%s: %s in %.1f s", command, dbt_runner.outcome(result), time.monotonic() - started)
 
 
 @task(name="write-back-segments", cache_policy=NO_CACHE)
@@ -142,15 +146,17 @@ def assignment_work_pending(target: Target) -> str | None:
 def dbt_assign_task(target: Target, first_run: bool) -> None:
     """Only the assignment model (incremental: new and changed leads); on a first run also its parents."""
     model = ASSIGNMENT_MART.split(".")[1]
+    started = time.monotonic()
     if first_run:  # seeds, parents and their data tests (unit tests are daily's)
         # cautious: not the tests that also read marts outside this selection (not built yet)
-        dbt_runner.run_dbt(
-            ["build", "--select", f"+{model}", "--indirect-selection", "cautious",
-             "--exclude-resource-type", "unit_test"],
-            target,
-        )
+        args = ["build", "--select", f"+{model}", "--indirect-selection", "cautious",
+                "--exclude-resource-type", "unit_test"]
     else:
-        dbt_runner.run_dbt(["run", "--select", model], target)
+        args = ["run", "--select", model]
+    result = dbt_runner.run_dbt(args, target)
+    get_run_logger().info(
+        "dbt %s %s: %s in %.1f s", args[0], model, dbt_runner.outcome(result), time.monotonic() - started
+    )
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
@@ -170,14 +176,17 @@ def summary_task(target: Target) -> Summary:
 def rebuild_stats_day_task(target: Target, day: date) -> None:
     """Rebuild ``lead_generation_stats`` for one Amsterdam day (replaces that day's rows)."""
     dbt_vars = f"{{stats_start_date: '{day.isoformat()}', stats_end_date: '{day.isoformat()}'}}"
+    started = time.monotonic()
     dbt_runner.run_dbt(["run", "--select", STATS_MODEL, "--vars", dbt_vars], target)
+    get_run_logger().info("%s rebuilt for %s in %.1f s", STATS_MODEL, day, time.monotonic() - started)
 
 
 @task(name="test-stats", cache_policy=NO_CACHE)
 def test_stats_task(target: Target) -> None:
     """The model's generic tests (keys, not null, relationships). The singular recounts against the
     assignment mart run in daily: between two daily runs `assign` moves today's leads ahead."""
-    dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
+    result = dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
+    get_run_logger().info("dbt test %s: %s", STATS_MODEL, dbt_runner.outcome(result))
 
 
 @task(name="check-platform", cache_policy=NO_CACHE)
@@ -202,8 +211,11 @@ def _is_flow_retry() -> bool:
 def refresh_partner_stats() -> RefreshResult:
     """Refresh ``public.partner_performance_stats`` through its RPC."""
     target = resolve_target()
-    with run_lock("refresh-partner-stats", target):
-        return refresh_partner_stats_task(target)
+    try:
+        with run_lock("refresh-partner-stats", target):
+            return refresh_partner_stats_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="assign", on_crashed=STOP_HOOKS)
@@ -211,15 +223,18 @@ def assign() -> int:
     """Lead -> segment for new and changed leads, then write-back; seconds when there is nothing new."""
     logger = get_run_logger()
     target = resolve_target()
-    with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
-        check_platform_task(target)
-        reason = assignment_work_pending(target)
-        if reason is None:
-            logger.info("nothing new since the last assignment; done")
-            return 0
-        logger.info("assigning: %s", reason)
-        dbt_assign_task(target, first_run=reason == FIRST_RUN)
-        return write_back_task(target)
+    try:
+        with run_lock("assign", target), serialized(MARTS, target, on_wait=logger.info):
+            check_platform_task(target)
+            reason = assignment_work_pending(target)
+            if reason is None:
+                logger.info("nothing new since the last assignment; done")
+                return 0
+            logger.info("assigning: %s", reason)
+            dbt_assign_task(target, first_run=reason == FIRST_RUN)
+            return write_back_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="daily", on_crashed=STOP_HOOKS)
@@ -227,12 +242,15 @@ def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
     -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
     target = resolve_target()
-    with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
-        check_platform_task(target)
-        refresh_partner_stats_task(target)
-        dbt_build_task(target, retry_failed=retry or _is_flow_retry())
-        write_back_task(target)
-        return summary_task(target)
+    try:
+        with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
+            check_platform_task(target)
+            refresh_partner_stats_task(target)
+            dbt_build_task(target, retry_failed=retry or _is_flow_retry())
+            write_back_task(target)
+            return summary_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
 
 
 @flow(name="backfill", on_crashed=STOP_HOOKS)
@@ -244,11 +262,21 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     """
     logger = get_run_logger()
     target = resolve_target()
+    validate_range(start, end, amsterdam_today())
+    first_day = first_lead_day(target)
+    start, note = clip_to_first_lead(start, first_day)
+    if note:
+        logger.info("backfill: %s", note)
+    if first_day is None or start > end:
+        return 0
     days = validate_range(start, end, amsterdam_today())
-    with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
-        check_platform_task(target)
-        _rebuild_days(target, days, progress=progress)
-        test_stats_task(target)
+    try:
+        with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
+            check_platform_task(target)
+            _rebuild_days(target, days, progress=progress)
+            test_stats_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
     logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))
     return len(days)
 

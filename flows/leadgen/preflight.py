@@ -48,3 +48,51 @@ def validate_range(start: date, end: date, today: date) -> list[date]:
             f"backfill end {end} is in the future (today is {today} in {reporting_timezone()})"
         )
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# --- backfill range --------------------------------------------------------------------------
+# Above this many days a backfill asks for --yes (a year of days takes long and loads the database).
+MAX_UNCONFIRMED_BACKFILL_DAYS = 366
+
+
+def first_lead_day(target: Target) -> date | None:
+    """The Amsterdam day of the first lead (an index scan on leads.created_at), None without leads."""
+    with connect(target, connect_timeout=5) as conn:
+        row = conn.execute(
+            "select (min(created_at) at time zone %s)::date from public.leads", (reporting_timezone(),)
+        ).fetchone()
+    return row[0] if row else None
+
+
+def clip_to_first_lead(start: date, first_day: date | None) -> tuple[date, str | None]:
+    """``start`` moved to the first lead day when it lies before it, with a line that says so."""
+    if first_day is None:
+        return start, "no leads yet: nothing to rebuild"
+    if start < first_day:
+        return first_day, f"start {start} is before the first lead day {first_day}: starting there"
+    return start, None
+
+
+# --- leadgen db status -----------------------------------------------------------------------
+def describe_database(target: Target) -> list[str]:
+    """What ``leadgen db status`` reports: the server, the migrations, and the platform check
+    (``leadgen check``: the source contract, the role's access)."""
+    from leadgen.check import check_platform
+    from leadgen.migrate import HISTORY_TABLE, load_migrations, read_history
+
+    check_database(target)
+    with connect(target, connect_timeout=5) as conn:
+        version = conn.execute("select current_setting('server_version')").fetchone()
+        history = read_history(conn)
+    files = load_migrations()
+    pending = [m.filename for m in files if m.version not in history]
+    lines = [f"server: PostgreSQL {version[0] if version else '?'}, database {target.dbname!r} answers"]
+    line = f"migrations: {len(files) - len(pending)} of {len(files)} applied ({HISTORY_TABLE})"
+    lines.append(f"{line}, {len(pending)} pending: run `leadgen migrate`" if pending else line)
+    report = check_platform(target)
+    if report.ok:
+        lines.append("platform: meets the source contract")
+    else:
+        lines.append(f"platform: {len(report.problems)} problem(s) (`leadgen check` shows the same):")
+        lines += [f"  {problem}" for problem in report.problems]
+    return lines

@@ -1,9 +1,10 @@
 """`leadgen serve`: serve every deployment of prefect.yaml from one process (single-machine install).
 
 The schedules are read from ``prefect.yaml`` (one truth for them); each deployment is served with
-``flow.to_deployment(...)`` and ``prefect.serve``; a schedule is a ``cron`` or an ``interval``
-(seconds), as in ``prefect.yaml``. Scheduling needs a Prefect server: the CLI starts the local one
-(``leadgen server start``) unless ``PREFECT_API_URL`` points elsewhere.
+``flow.to_deployment(...)`` and ``prefect.serve``, named ``<name>-serve`` (see SERVED_SUFFIX); a
+schedule is a ``cron`` or an ``interval`` (seconds), as in ``prefect.yaml``. Scheduling needs a
+Prefect server: the CLI starts the local one (``leadgen server start``) unless ``PREFECT_API_URL``
+points elsewhere.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import yaml
 from leadgen.config import PROJECT_ROOT
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+# Served deployments get their own names: stopping `leadgen serve` pauses the deployments it served,
+# which would otherwise be the work-pool deployments of the same names (`prefect deploy --all`).
+SERVED_SUFFIX = "-serve"
 
 
 def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
@@ -51,7 +55,7 @@ def build_deployments(path: Path = PREFECT_YAML) -> list[Any]:
         ]
         deployments.append(
             flow.to_deployment(
-                name=spec["name"],
+                name=f"{spec['name']}{SERVED_SUFFIX}",
                 description=spec.get("description"),
                 tags=spec.get("tags") or [],
                 parameters=spec.get("parameters") or {},

@@ -193,7 +193,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console or Console()
     if not console.is_terminal and console.width < 130:  # piped or logged: do not squeeze the table
         console = Console(width=130, file=console.file)
-    console.print(f"[bold]{headline(summary)}[/bold]")
+    console.print(f"[bold]{headline(summary)}[/bold]", soft_wrap=True)
     attention = summary.needing_attention
     for title, rows in (
         (f"Busiest segments on {summary.day}", summary.busiest),

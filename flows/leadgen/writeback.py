@@ -113,9 +113,9 @@ def write_back_segments(
                 raise WriteBackError(f"{name} does not exist: {hint}")
         marks = None if full else _marks(reader)
         if marks is None:
-            log.info("write-back: comparing every lead (full)")
+            log.debug("write-back: comparing every lead (full)")  # detail: the log file, or -v
         else:
-            log.info("write-back: comparing leads assigned after %s or updated after %s", *marks)
+            log.debug("write-back: comparing leads assigned after %s or updated after %s", *marks)
         total, assigned_until, started_at = _write_differing(reader, writer, marks, batch_size, lock_timeout)
         if assigned_until is not None:
             writer.execute(
@@ -124,7 +124,7 @@ def write_back_segments(
                 "started_at = excluded.started_at, updated_at = now()",
                 (assigned_until, started_at),
             )
-    log.info("write-back: %d leads written", total)
+    log.debug("write-back: %d leads written", total)
     return total
 
 
@@ -175,6 +175,6 @@ def _write_differing(
                     _UPDATE_SQL, {"ids": [r[0] for r in rows], "segments": [r[1] for r in rows]}
                 ).rowcount
                 total += changed
-                log.info("write-back: batch up to lead %s changed %d rows (total %d)",
+                log.debug("write-back: batch up to lead %s changed %d rows (total %d)",
                          rows[-1][0], changed, total)
     return total, assigned_until, started_at

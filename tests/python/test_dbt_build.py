@@ -294,7 +294,7 @@ def test_writeback_then_incremental_rerun(
     n_matched = scalar(db, "select count(segment_id) from analytics.lead_segment_assignments")
 
     # write-back: only differing rows, in batches of at most batch_size, then nothing
-    with caplog.at_level(logging.INFO, logger="leadgen.writeback"):
+    with caplog.at_level(logging.DEBUG, logger="leadgen.writeback"):  # the batch lines are DEBUG
         changed = write_back_segments(db, batch_size=1000)
     assert changed == n_matched  # leads.segment_id started all NULL
     batch_sizes = [

@@ -141,8 +141,11 @@ def test_daily_refuses_to_start_while_another_daily_run_holds_the_lock(
     empty_db: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _use_target(monkeypatch, empty_db, tmp_path)
-    with run_lock("daily", empty_db), pytest.raises(FlowAlreadyRunningError, match="another daily run"):
-        pipeline.daily.fn()
+    with run_lock("daily", empty_db):
+        state = pipeline.daily.fn()  # returns the run's final state: Cancelled, not a Failed run
+    assert state.is_cancelled()
+    assert state.message.startswith("another daily run is in progress on database")
+    assert "\n" not in state.message
 
 
 # --- refresh-partner-stats ----------------------------------------------------------------------
@@ -370,9 +373,11 @@ def test_leadgen_serve_registers_every_deployment_with_its_schedule(prefect_harn
         for deployment in build_deployments():
             deployment.apply()
         registered = {d.name: d for d in client.read_deployments()}
-    assert {"daily", "assign", "backfill", "migrate", "refresh-partner-stats"} <= set(registered)
-    daily_schedule = registered["daily"].schedules[0].schedule
+    # Named apart from the work-pool deployments of prefect.yaml: stopping serve pauses only its own.
+    served = {"daily-serve", "assign-serve", "backfill-serve", "migrate-serve", "refresh-partner-stats-serve"}
+    assert served <= set(registered)
+    daily_schedule = registered["daily-serve"].schedules[0].schedule
     assert (daily_schedule.cron, daily_schedule.timezone) == ("0 3 * * *", "Europe/Amsterdam")
-    assign_schedule = registered["assign"].schedules[0].schedule
+    assign_schedule = registered["assign-serve"].schedules[0].schedule
     assert (assign_schedule.cron, assign_schedule.timezone) == ("*/10 * * * *", "Europe/Amsterdam")
-    assert registered["backfill"].schedules == [] and registered["migrate"].schedules == []
+    assert registered["backfill-serve"].schedules == [] and registered["migrate-serve"].schedules == []

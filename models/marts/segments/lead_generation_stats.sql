@@ -2,7 +2,10 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ lead_stats_delete_window() }}",
+        pre_hook=[
+            "{{ ensure_column_type(this, 'acceptance_rate', 'numeric(20,4)') }}",
+            "{{ lead_stats_delete_window() }}",
+        ],
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'key_idx', '(segment_id, date)', unique=true) }}",
@@ -164,11 +167,12 @@ final as (
         coalesce(daily_counts.leads_pending, 0)::integer as leads_pending,
         capacity_days.capacity_partners,
         capacity_days.capacity_total_leads,
+        -- typed as the contract (an incremental insert must match the table's type)
         round(
             daily_counts.leads_accepted::numeric
             / nullif(daily_counts.leads_accepted + daily_counts.leads_rejected, 0),
             4
-        ) as acceptance_rate
+        )::numeric(20, 4) as acceptance_rate
     from grid
     left join daily_counts
         on

@@ -4,6 +4,7 @@
         unique_key='capture_date',
         incremental_strategy='delete+insert',
         full_refresh=false,
+        pre_hook="{{ ensure_column_type(this, 'utilization', 'numeric(20,4)') }}",
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'key_idx', '(segment_id, capture_date)', unique=true) }}",
@@ -27,7 +28,7 @@ final as (
         capacity_total_leads,
         current_open_leads,
         free_capacity,
-        utilization,
+        utilization::numeric(20, 4) as utilization,  -- the contract's type (incremental insert)
         now() as captured_at
     from capacity
 )
