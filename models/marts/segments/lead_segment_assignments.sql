@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='lead_id',
         incremental_strategy='delete+insert',
+        pre_hook="{{ ensure_column_type(this, 'industry_id', 'text') }}",
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
