@@ -67,7 +67,7 @@ class CheckReport:
         if self.ok:
             head = f"ok: database {self.database!r} meets the source contract"
             return [head + (f" ({'; '.join(self.notes)})" if self.notes else "")]
-        return [f"problem: {p}" for p in self.problems]
+        return [f"problem: {p}" for p in self.problems] + [f"note: {n}" for n in self.notes]
 
 
 @cache

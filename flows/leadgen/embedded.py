@@ -8,7 +8,11 @@ root that class creates a system user and changes permissions on parent director
   ``LEADGEN_PG_OS_USER`` says otherwise) via ``subprocess(user=...)``; when that user cannot
   reach the project (a clone under ``/root``) or the venv's binaries, the data directory and a
   copy of the binaries go to a temporary directory of ours that it can reach;
-* it listens on 127.0.0.1 only (no unix socket), on a port remembered in ``.leadgen/port``;
+* it listens on 127.0.0.1 only (no unix socket), on a port remembered in ``.leadgen/port``, and
+  asks for a password (SCRAM): a generated secret in ``.leadgen/pg-password`` (mode 0600), which
+  ``conninfo`` (and so ``leadgen db url/env``) hands out; a data directory made before this is
+  switched from trust to SCRAM on its next start;
+* the binaries run without root's supplementary groups;
 * a running server is reused; a stale ``postmaster.pid`` after a crash is recovered from.
 
 The same class runs another installation's binaries beside it (``EmbeddedPostgres(state,
@@ -23,6 +27,7 @@ import fcntl
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -144,12 +149,27 @@ class EmbeddedPostgres:
     # -- locations -----------------------------------------------------------------------
     def _state_file(self, suffix: str) -> Path:
         # The default server keeps the historical names (port, pg-location, server.lock).
-        plain = {"port": "port", "location": "pg-location", "lock": "server.lock"}
+        plain = {"port": "port", "location": "pg-location", "lock": "server.lock", "password": "pg-password"}
         return self.state_dir / (plain[suffix] if self.name == "pg" else f"{self.name}-{suffix}")
 
     @property
     def port_file(self) -> Path:
         return self._state_file("port")
+
+    @property
+    def password_file(self) -> Path:
+        return self._state_file("password")
+
+    def password(self) -> str:
+        """The superuser's secret, generated once (mode 0600, readable by the invoking user only)."""
+        path = self.password_file
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+        return path.read_text().strip()
 
     def _home(self) -> Path:
         """Where data (and, if needed, binaries) live: the project's .leadgen/pg, or our temp dir."""
@@ -201,9 +221,13 @@ class EmbeddedPostgres:
     # -- process helpers -----------------------------------------------------------------
     def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C", "TZ": "UTC"}
+        groups: dict[str, object] = {}
+        if self.os_user is not None:  # the unprivileged user's own group, none of root's
+            groups = {"group": pwd.getpwnam(self.os_user).pw_gid, "extra_groups": []}
         return subprocess.run(
             args,
             user=self.os_user,
+            **groups,  # type: ignore[arg-type]
             cwd="/",
             env=env,
             capture_output=True,
@@ -254,21 +278,59 @@ class EmbeddedPostgres:
             pw = pwd.getpwnam(self.os_user)
             os.chown(data, pw.pw_uid, pw.pw_gid)
         data.chmod(0o700)
-        result = self._run(
-            [
-                str(self.bin_dir() / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-            ],
-            timeout=120,
-        )
+        # initdb reads the password from a file the unprivileged user can read, removed at once
+        pwfile = data.parent / f".{self.name}-initdb-pw"
+        pwfile.write_text(self.password() + "\n")
+        if self.os_user is not None:
+            pw = pwd.getpwnam(self.os_user)
+            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+        pwfile.chmod(0o600)
+        try:
+            result = self._run(
+                [
+                    str(self.bin_dir() / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                timeout=120,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise EmbeddedError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    def _require_passwords(self) -> None:
+        """A data directory initialised with trust (before SCRAM): give the superuser the secret,
+        then ask everyone for a password (pg_hba.conf), and reload."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        rules = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+        if not any(ln.split()[-1] == "trust" for ln in rules):
+            return
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self._conninfo_without_password("postgres"), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("alter role {} password {}").format(
+                    sql.Identifier(SUPERUSER), sql.Literal(self.password())
+                )
+            )
+            hba.write_text(
+                "\n".join(
+                    ln if ln.lstrip().startswith("#") or not ln.strip() or ln.split()[-1] != "trust"
+                    else ln.rsplit("trust", 1)[0] + "scram-sha-256"
+                    for ln in lines
+                )
+                + "\n"
+            )
+            conn.execute("select pg_reload_conf()")
 
     def _choose_port(self) -> int:
         if self.port_file.exists():
@@ -286,6 +348,7 @@ class EmbeddedPostgres:
             if live is None:
                 self._init_data_dir()
                 self._start_postmaster()
+            self._require_passwords()
             status = self.status()
         self._ensure_database(DEFAULT_DATABASE)
         return status
@@ -342,10 +405,15 @@ class EmbeddedPostgres:
             return True
 
     # -- connections ---------------------------------------------------------------------
-    def conninfo(self, dbname: str = DEFAULT_DATABASE) -> str:
+    def _conninfo_without_password(self, dbname: str) -> str:
         status = self.status()
         port = status.port or (int(self.port_file.read_text()) if self.port_file.exists() else 5432)
         return f"host=127.0.0.1 port={port} user={SUPERUSER} dbname={dbname}"
+
+    def conninfo(self, dbname: str = DEFAULT_DATABASE) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self._conninfo_without_password(dbname), password=self.password())
 
     def _ensure_database(self, dbname: str) -> None:
         import psycopg

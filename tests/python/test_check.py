@@ -49,13 +49,13 @@ def test_a_role_that_cannot_bypass_rls_is_told_it_would_read_nothing(db_copy: Ta
     role = f"leadgen_weak_{db_copy.dbname[-6:]}"
     _sql(
         db_copy,
-        f"create role {role} login",
+        f"create role {role} login password 'weak-pw'",
         f"grant usage on schema public, supabase_migrations to {role}",
         f"grant select on all tables in schema public to {role}",
         f"grant select on all tables in schema supabase_migrations to {role}",
     )
     try:
-        result = cli(db_copy.with_user(role), "check")
+        result = cli(db_copy.with_user(role, "weak-pw"), "check")
         problems = _problems(result)
         assert result.returncode == 2
         rls = [p for p in problems if "cannot bypass row level security" in p]

@@ -85,6 +85,26 @@ def test_runs_postgres_as_an_unprivileged_user_when_root(private_server: Embedde
         assert private_server.data_dir.is_relative_to(private_server.fallback_dir)
 
 
+def test_asks_for_the_generated_password_and_keeps_it_private(private_server: EmbeddedPostgres) -> None:
+    private_server.start()
+    secret_file = private_server.password_file
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 24 and secret in private_server.conninfo("leadgen")
+    plain = private_server.conninfo("leadgen").replace(secret, "")
+    for conninfo in (plain.replace("password=", "password=wrong"), plain.replace("password=", "")):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(conninfo, connect_timeout=5).close()
+    assert _select_one(private_server) == 1
+
+
+def test_postgres_runs_without_roots_groups(private_server: EmbeddedPostgres) -> None:
+    status = private_server.start()
+    groups = next(ln for ln in Path(f"/proc/{status.pid}/status").read_text().splitlines()
+                  if ln.startswith("Groups:"))
+    assert "0" not in groups.split()[1:], groups
+
+
 def test_stop_then_status_says_stopped(private_server: EmbeddedPostgres) -> None:
     private_server.start()
     assert private_server.stop() is True
