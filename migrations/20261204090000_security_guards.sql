@@ -160,72 +160,43 @@ where external_campaign_id is not null;
 -- Plans (targets and budgets) are the platform's: admins and service_role only.
 drop policy if exists lead_segment_plans_read_active on public.lead_segment_plans;
 
--- A partner links itself (and its pages and campaigns) only to segments it can see: active ones.
--- (Foreign keys ignore RLS; this check does not.)
-drop policy if exists partner_segments_own_insert on public.partner_segments;
+-- A partner links itself (and its pages and campaigns) only to active segments (foreign keys
+-- ignore RLS; this check does not). No segment (pages, campaigns) is fine.
+create or replace function private.is_linkable_segment(segment uuid) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select segment is null or exists (
+        select 1 from public.lead_segments as s where s.id = segment and s.is_active
+    )
+$$;
 
-drop policy if exists partner_segments_own_update on public.partner_segments;
+revoke all on function private.is_linkable_segment(uuid) from public;
 
-create policy partner_segments_own_insert on public.partner_segments
-for insert to authenticated
-with check (
-    (select auth.uid()) = partner_id
-    and exists (select 1 from public.lead_segments as s where s.id = segment_id and s.is_active)
-);
+grant execute on function private.is_linkable_segment(uuid) to authenticated, service_role;
 
-create policy partner_segments_own_update on public.partner_segments
-for update to authenticated
-using ((select auth.uid()) = partner_id)
-with check (
-    (select auth.uid()) = partner_id
-    and exists (select 1 from public.lead_segments as s where s.id = segment_id and s.is_active)
-);
-
-drop policy if exists partner_landing_pages_own_insert on public.partner_landing_pages;
-
-drop policy if exists partner_landing_pages_own_update on public.partner_landing_pages;
-
-create policy partner_landing_pages_own_insert on public.partner_landing_pages
-for insert to authenticated
-with check (
-    (select auth.uid()) = partner_id
-    and (segment_id is null or exists (
-        select 1 from public.lead_segments as s where s.id = segment_id and s.is_active
-    ))
-);
-
-create policy partner_landing_pages_own_update on public.partner_landing_pages
-for update to authenticated
-using ((select auth.uid()) = partner_id)
-with check (
-    (select auth.uid()) = partner_id
-    and (segment_id is null or exists (
-        select 1 from public.lead_segments as s where s.id = segment_id and s.is_active
-    ))
-);
-
-drop policy if exists partner_marketing_campaigns_own_insert on public.partner_marketing_campaigns;
-
-drop policy if exists partner_marketing_campaigns_own_update on public.partner_marketing_campaigns;
-
-create policy partner_marketing_campaigns_own_insert on public.partner_marketing_campaigns
-for insert to authenticated
-with check (
-    (select auth.uid()) = partner_id
-    and (segment_id is null or exists (
-        select 1 from public.lead_segments as s where s.id = segment_id and s.is_active
-    ))
-);
-
-create policy partner_marketing_campaigns_own_update on public.partner_marketing_campaigns
-for update to authenticated
-using ((select auth.uid()) = partner_id)
-with check (
-    (select auth.uid()) = partner_id
-    and (segment_id is null or exists (
-        select 1 from public.lead_segments as s where s.id = segment_id and s.is_active
-    ))
-);
+do $$
+declare
+    t text;
+begin
+    foreach t in array array['partner_segments', 'partner_landing_pages', 'partner_marketing_campaigns'] loop
+        execute format('drop policy if exists %I on public.%I', t || '_own_insert', t);
+        execute format('drop policy if exists %I on public.%I', t || '_own_update', t);
+        execute format(
+            'create policy %I on public.%I for insert to authenticated with check ('
+            '(select auth.uid()) = partner_id and private.is_linkable_segment(segment_id))',
+            t || '_own_insert', t
+        );
+        execute format(
+            'create policy %I on public.%I for update to authenticated using ((select auth.uid()) = partner_id) '
+            'with check ((select auth.uid()) = partner_id and private.is_linkable_segment(segment_id))',
+            t || '_own_update', t
+        );
+    end loop;
+end
+$$;
 
 -- 3. Input limits (named constraints). NaN and +-Infinity pass every ">= 0": refuse them.
 -- Added NOT VALID, then validated: rows that already break a rule stay (nothing is lost) and the
