@@ -150,6 +150,14 @@ def previous_run_failed(command: str = "build") -> bool:
     return any(r.get("status") in FAILED_STATUSES for r in data.get("results", []))
 
 
+def previous_failed_selection() -> tuple[list[str], list[str]] | None:
+    """(select, exclude) of the last dbt invocation when it was a ``build`` that left failed nodes."""
+    if not previous_run_failed("build"):
+        return None
+    args = json.loads((target_path() / "run_results.json").read_text()).get("args", {})
+    return list(args.get("select") or []), list(args.get("exclude") or [])
+
+
 def retry_failed(target: Target | None = None) -> dbtRunnerResult:
     """``dbt retry``: re-run only what failed (and what it skipped) in the previous invocation."""
     return run_dbt(["retry"], target)

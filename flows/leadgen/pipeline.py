@@ -2,7 +2,8 @@
 
 - `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
 - `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
-- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build, write-back, summary.
+- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build of the assignment, write-back, dbt build of
+  the other marts, summary (a failing mart never holds up the assignment and its write-back).
 - `backfill` (on demand): rebuild lead_generation_stats for a date range, day by day.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
@@ -15,6 +16,7 @@ leadgen.config).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -76,9 +78,17 @@ def refresh_partner_stats_task(target: Target) -> RefreshResult:
     return result
 
 
+# The daily build in two parts, so that a failing stats or marketing mart never holds up the
+# assignment and its write-back: first the assignment mart and everything it is built from, then
+# the rest (what reads the assignment, and the marts beside it).
+ASSIGNMENT_PART = ["--select", "+lead_segment_assignments", "--indirect-selection", "cautious"]
+REST_PART = ["--exclude", "+lead_segment_assignments"]
+
+
 @task(name="dbt-build", cache_policy=NO_CACHE)
-def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
-    """``dbt build`` (seeds, models, data tests). On a retry only what failed last time is re-run.
+def dbt_build_task(target: Target, retry_failed: bool = False, part: list[str] | None = None) -> None:
+    """``dbt build`` (seeds, models, data tests) of ``part`` (ASSIGNMENT_PART, REST_PART; default all).
+    On a retry only what failed last time is re-run.
 
     Unit tests check the SQL's logic on fixed inputs, not the night's data: they run in CI
     (``make test``), and the nightly run leaves them out, as dbt recommends for production."""
@@ -89,8 +99,8 @@ def dbt_build_task(target: Target, retry_failed: bool = False) -> None:
         result = dbt_runner.retry_failed(target)
         command = "dbt retry"
     else:
-        result = dbt_runner.run_dbt(["build", "--exclude-resource-type", "unit_test"], target)
-        command = "dbt build"
+        result = dbt_runner.run_dbt(["build", *(part or []), "--exclude-resource-type", "unit_test"], target)
+        command = "dbt build" + (" (assignment)" if part == ASSIGNMENT_PART else " (marts)" if part else "")
     logger.info("%s: %s in %.1f s", command, dbt_runner.outcome(result), time.monotonic() - started)
 
 
@@ -239,15 +249,28 @@ def assign() -> int:
 
 @flow(name="daily", on_crashed=STOP_HOOKS)
 def daily(retry: bool = False) -> Summary:
-    """Refresh the MV -> dbt build (seeds, models incl. today's capacity capture, tests) -> write-back
-    -> summary. ``retry`` (or a Prefect retry of the run) re-runs only the dbt nodes that failed."""
+    """Refresh the MV -> dbt build of the assignment -> write-back -> dbt build of the other marts
+    (incl. today's capacity capture) -> summary. A failure in the other marts fails the run, naming
+    every failing node, after the write-back and the summary. ``retry`` (or a Prefect retry of the
+    run) re-runs only the dbt nodes that failed, then what had not run yet."""
     target = resolve_target()
     try:
         with run_lock("daily", target), serialized(MARTS, target, on_wait=get_run_logger().info):
             check_platform_task(target)
             refresh_partner_stats_task(target)
-            dbt_build_task(target, retry_failed=retry or _is_flow_retry())
+            failed = dbt_runner.previous_failed_selection() if retry or _is_flow_retry() else None
+            if failed is not None and REST_PART[1] in failed[1]:  # the marts part failed last time
+                dbt_build_task(target, retry_failed=True)
+                write_back_task(target)
+                return summary_task(target)
+            dbt_build_task(target, retry_failed=failed is not None, part=ASSIGNMENT_PART)
             write_back_task(target)
+            try:
+                dbt_build_task(target, part=REST_PART)
+            except dbt_runner.DbtRunError as marts_failure:
+                with contextlib.suppress(Exception):  # the summary of what did build, if it can
+                    summary_task(target)
+                raise marts_failure from None
             return summary_task(target)
     except FlowAlreadyRunningError as exc:
         return refused_run(exc)

@@ -381,3 +381,36 @@ def test_leadgen_serve_registers_every_deployment_with_its_schedule(prefect_harn
     assign_schedule = registered["assign-serve"].schedules[0].schedule
     assert (assign_schedule.cron, assign_schedule.timezone) == ("*/10 * * * *", "Europe/Amsterdam")
     assert registered["backfill-serve"].schedules == [] and registered["migrate-serve"].schedules == []
+
+
+def test_a_failing_mart_never_holds_up_the_assignment_and_retry_finishes_the_rest(
+    daily_run: DailyRun, make_db: Callable[..., Target], tmp_path: Path
+) -> None:
+    """The capacity history out of sync (a column nobody expects) fails the marts part: the run
+    fails naming it, yet the new lead is assigned and written back; once fixed, a retry re-runs
+    only what failed and the run completes."""
+    target = make_db("marts_fail", template=daily_run.target.dbname)
+    with connect(target, autocommit=True) as conn:
+        conn.execute("alter table analytics.segment_capacity_daily add column unexpected integer")
+        [(lead_id,)] = conn.execute(
+            "insert into public.leads (created_at, updated_at, industry_id, province, postcode, status) "
+            "select now(), now(), industry_id, province, postcode, 'new' from public.leads "
+            "where segment_id is not null limit 1 returning id"
+        ).fetchall()
+    with pytest.MonkeyPatch.context() as mp:
+        _use_target(mp, target, tmp_path)
+        state = pipeline.daily(return_state=True)
+        assert state.is_failed()
+        assert "segment_capacity_daily" in (state.message or ""), state.message
+        [(written,)] = _rows(target, f"select segment_id from public.leads where id = '{lead_id}'")
+        assert written is not None  # assigned and written back although the marts failed
+        first = json.loads((tmp_path / "run_results.json").read_text())["results"]
+        failed = {r["unique_id"] for r in first if r["status"] in ("error", "fail", "skipped")}
+        assert "model.leadgen.segment_capacity_daily" in failed and len(failed) < len(first)
+        with connect(target, autocommit=True) as conn:
+            conn.execute("alter table analytics.segment_capacity_daily drop column unexpected")
+        retried = pipeline.daily(retry=True, return_state=True)
+        assert retried.is_completed(), retried.message
+    retried_nodes = json.loads((tmp_path / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in retried_nodes} == failed  # only what failed or was skipped
+    assert not [r for r in retried_nodes if r["status"] in ("error", "fail", "skipped")]
