@@ -500,9 +500,13 @@ def _blockers(target: Target, stage: str) -> tuple[list[tuple[str, Any]], str]:
     if stage == "mv_refresh":
         # A materialized view cannot be LOCKed; its refresh reads profiles, which we hold.
         return [(PROFILES_LOCK, None)], "%refresh%"
-    if stage == "dbt_build":
-        # The stats model's pre-hook deletes its window: it waits for this SHARE lock, after the
-        # assignment and the capacity capture of this build have been written.
+    if stage == "assignment_build":
+        # daily's first dbt build: the assignment's delete+insert waits for this SHARE lock
+        return [("lock table analytics.lead_segment_assignments in share mode", None)], \
+            "%lead_segment_assignments%"
+    if stage == "marts_build":
+        # daily's second dbt build (after the write-back): the stats model's pre-hook deletes its
+        # window and waits for this SHARE lock, after the capacity capture has been written.
         return [("lock table analytics.lead_generation_stats in share mode", None)], \
             "%lead_generation_stats%"
     # write-back: hold the row lock of the lead in the middle of those it writes (in lead_id
@@ -520,12 +524,12 @@ def test_killed_at_every_stage_then_rerun_gives_the_uninterrupted_result(
     yesterday: Target, make_db: Callable[..., Target], cli: Cli,
     change_plan: dict[str, Any], reference: tuple[Target, dict[str, Any]],
 ) -> None:
-    """SIGKILL `daily` during the MV refresh, then the next run mid `dbt build`, then the next one
-    mid write-back (one batch committed, the next waiting), then a plain run: the marts and
-    leads.segment_id equal the reference's uninterrupted run exactly."""
+    """SIGKILL `daily` during the MV refresh, then the next run mid assignment build, then the next
+    one mid write-back (one batch committed, the next waiting), then the next one mid marts build,
+    then a plain run: the marts and leads.segment_id equal the reference's uninterrupted run."""
     _, expected = reference
     target = changed_copy(yesterday, make_db, change_plan, "res_kill")
-    for stage in ("mv_refresh", "dbt_build", "write_back"):
+    for stage in ("mv_refresh", "assignment_build", "write_back", "marts_build"):
         statements, pattern = _blockers(target, stage)
         with holding(target, *statements):
             proc = cli.start(target, "run", "daily")
@@ -646,7 +650,7 @@ def _private_target(server: Any) -> Target:
     conninfo = server.conninfo("leadgen")
     params = conninfo_to_dict(conninfo)
     env = {"PGHOST": params["host"], "PGPORT": str(params["port"]), "PGUSER": params["user"],
-           "PGDATABASE": params["dbname"]}
+           "PGDATABASE": params["dbname"], "PGPASSWORD": params["password"]}
     return Target(conninfo=conninfo, is_embedded=False, source="libpq environment", env=env)
 
 
