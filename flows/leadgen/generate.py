@@ -316,6 +316,7 @@ class Shape:
 
     industry_id_type: str = "uuid"
     status_type: str = "text"
+    regions_type: str = "text[]"
     partner_column: str | None = "partner_id"
     lead_columns: frozenset[str] = frozenset(
         {"city", "partner_id", "assigned_at", "customer_name", "description"}
@@ -342,9 +343,12 @@ def read_shape(conn: psycopg.Connection) -> Shape:
     leads = _column_types(conn, "public.leads")
     profiles = _column_types(conn, "public.profiles")
     partner = dbt_var("leads_assigned_partner_column")
+    if "regions" not in profiles:
+        raise GeneratorError("public.profiles has no regions column")
     return Shape(
         industry_id_type=_column_types(conn, "public.industries")["id"],
         status_type=leads["status"],
+        regions_type=profiles["regions"],
         partner_column=partner if partner in leads else None,
         lead_columns=frozenset(leads),
         profile_columns=frozenset(profiles),
@@ -575,16 +579,6 @@ def _secondary_indexes_built_after(conn: psycopg.Connection, table: str) -> Iter
         conn.execute(definition)  # type: ignore[arg-type]
 
 
-def _regions_type(conn: psycopg.Connection) -> str:
-    row = conn.execute(
-        "select format_type(atttypid, atttypmod) from pg_attribute "
-        "where attrelid = 'public.profiles'::regclass and attname = 'regions' and not attisdropped"
-    ).fetchone()
-    if not row:
-        raise GeneratorError("public.profiles has no regions column")
-    return str(row[0])
-
-
 def _regions_value(regions: list[str] | None, as_text: bool, i: int) -> str | list[str] | None:
     """regions as the column holds them; the text form separates with ',' and stray spaces.
     (No draw from the shared RNG: both column types get the same marketplace.)"""
@@ -614,7 +608,7 @@ def industry_key(shape: Shape, i: int, industry: Industry) -> str:
 
 
 def _load_dimensions(conn: psycopg.Connection, rng: random.Random, ref: Reference, industries: list[Industry],
-                     profiles: list[Profile], now: datetime, regions_as_text: bool, shape: Shape) -> None:
+                     profiles: list[Profile], now: datetime, shape: Shape) -> None:
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL("insert into public.industries (id, name, created_at) select k::{}, n, c "
@@ -630,9 +624,10 @@ def _load_dimensions(conn: psycopg.Connection, rng: random.Random, ref: Referenc
         columns = ["id", "email", "full_name", "company_name", "is_admin", "primary_branch", "regions",
                    "max_open_leads", "is_active_for_routing", "routing_priority", "lead_industries",
                    "lead_locations", "created_at", "updated_at"]
+        as_text = shape.regions_type == "text"
         rows = [
             (p.id, p.email, p.full_name, p.company_name, p.is_admin, p.primary_branch,
-             _regions_value(p.regions, regions_as_text, i), p.max_open_leads, p.is_active_for_routing,
+             _regions_value(p.regions, as_text, i), p.max_open_leads, p.is_active_for_routing,
              p.routing_priority, p.lead_industries, p.lead_locations, p.created_at,
              p.created_at + timedelta(days=rng.uniform(0, 30)))
             for i, p in enumerate(profiles)
@@ -786,12 +781,11 @@ def generate_marketplace(
 
     with connect(target) as conn:
         _check_target(conn)
-        regions_as_text = _regions_type(conn) == "text"
         shape = read_shape(conn)
         conn.execute("set local synchronous_commit = off")
         conn.execute("set local work_mem = '64MB'")
         conn.execute("set local enable_mergejoin = off")  # the helper tables are tiny: hash them
-        _load_dimensions(conn, rng, ref, industries, profiles, now, regions_as_text, shape)
+        _load_dimensions(conn, rng, ref, industries, profiles, now, shape)
         n_wheel, n_all_partners = _load_generator_tables(conn, ref, industries, profiles, slots, shape)
         statement = leads_chunk_sql(seed, shape)
         params = {"now": now, "n_pc4": len(ref.pc4), "n_wheel": n_wheel, "n_all_partners": n_all_partners}

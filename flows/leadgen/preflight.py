@@ -78,17 +78,16 @@ def describe_database(target: Target) -> list[str]:
     """What ``leadgen db status`` reports: the server, the migrations, and the platform check
     (``leadgen check``: the source contract, the role's access)."""
     from leadgen.check import check_platform
-    from leadgen.migrate import HISTORY_TABLE, load_migrations, read_history
+    from leadgen.migrate import HISTORY_TABLE, migration_status
 
     check_database(target)
     with connect(target, connect_timeout=5) as conn:
         version = conn.execute("select current_setting('server_version')").fetchone()
-        history = read_history(conn)
-    files = load_migrations()
-    pending = [m.filename for m in files if m.version not in history]
+    status = migration_status(target)
+    applied, pending = len(status.already_applied), len(status.pending)
     lines = [f"server: PostgreSQL {version[0] if version else '?'}, database {target.dbname!r} answers"]
-    line = f"migrations: {len(files) - len(pending)} of {len(files)} applied ({HISTORY_TABLE})"
-    lines.append(f"{line}, {len(pending)} pending: run `leadgen migrate`" if pending else line)
+    line = f"migrations: {applied} of {applied + pending} applied ({HISTORY_TABLE})"
+    lines.append(f"{line}, {pending} pending: run `leadgen migrate`" if pending else line)
     report = check_platform(target)
     if report.ok:
         lines.append("platform: meets the source contract")
