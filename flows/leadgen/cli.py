@@ -323,7 +323,7 @@ def backfill_command(
         bool, typer.Option("--yes", help="Confirm a range of more than 366 days (after clipping).")
     ] = False,
 ) -> None:
-    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent).
+    """Recount analytics.lead_generation_stats for a date range, in chunks of 92 days (idempotent).
 
     A start before the first lead day is moved to it; more than 366 days need --yes."""
     from leadgen.check import require_platform

@@ -80,7 +80,8 @@ def long_history(make_db: Callable[..., Target], dbt: Callable[..., Any]) -> Tar
     target = make_db("long_history")
     init_stand_in(target)
     apply_migrations(target)
-    generate_marketplace(target, progress=False, now=datetime.now(UTC).replace(microsecond=0), **MARKETPLACE)
+    now = datetime.now(UTC).replace(microsecond=0)
+    generate_marketplace(target, progress=False, now=now, **MARKETPLACE)
     dbt(target, "build", "--exclude-resource-type", "unit_test")
     return target
 
@@ -96,7 +97,8 @@ def _old_matched_leads(target: Target, n: int, offset: int) -> list[str]:
         target,
         "select a.lead_id::text from analytics.lead_segment_assignments as a"
         " where a.segment_id is not null"
-        " and a.lead_created_at < now() - interval '30 days' and a.lead_created_at > now() - interval '140 days'"
+        " and a.lead_created_at < now() - interval '30 days'"
+        " and a.lead_created_at > now() - interval '140 days'"
         " order by md5(a.lead_id::text) limit %(n)s offset %(offset)s",
         {"n": n, "offset": offset},
     )]
@@ -139,7 +141,8 @@ def test_routine_edits_of_old_leads_are_recounted_exactly(edited: Target, dbt: C
                 order by md5(i.id::text || leads.id::text) limit 1)
             where id in ({_in(industry_moved)})""",
         f"""update public.leads set postcode = null,
-                province = (array['Friesland', 'Zeeland', 'Limburg', 'Drenthe'])[1 + abs(hashtext(id::text)) % 4]
+                province = (array['Friesland', 'Zeeland', 'Limburg', 'Drenthe'])
+                    [1 + abs(hashtext(id::text)) % 4]
             where id in ({_in(province_moved)})""",
         f"update public.leads set status = 'accepted' where id = '{late_id}'",
         f"delete from public.leads where id in ({_in(deleted)})",
@@ -208,7 +211,8 @@ def test_status_only_change_keeps_a_lead_in_its_inactive_segment(
     dbt(target, "build", "--exclude-resource-type", "unit_test", "--vars", WHOLE_HISTORY)
     kept = rows(
         target,
-        "select segment_id::text, status_bucket from analytics.lead_segment_assignments where lead_id = %(l)s",
+        "select segment_id::text, status_bucket from analytics.lead_segment_assignments"
+        " where lead_id = %(l)s",
         {"l": lead_id},
     )
     assert kept == [(segment_id, "rejected")]
