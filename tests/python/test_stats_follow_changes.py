@@ -226,3 +226,60 @@ def test_status_only_change_keeps_a_lead_in_its_inactive_segment(
         {"s": segment_id},
     )[0]
     assert last_row == last_lead
+
+
+def test_backfill_stops_within_5_s_of_sigterm_and_leaves_the_stats_consistent(
+    edited: Target, dbt: Callable[..., Any], local_prefect_server: dict[str, str]
+) -> None:
+    """A backfill of the whole history is stopped while its first chunk runs (held at the stats
+    table by a lock, so the signal lands inside the chunk's transaction): it exits 143 within
+    5 s, no dbt query is left, and the stats still equal the recount; a second backfill
+    completes with the same numbers."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import LEADGEN_CLI, leadgen_env
+
+    target = edited
+    env = leadgen_env(target, **{k: v for k, v in local_prefect_server.items() if k != "log"})
+    first_day = scalar(target, "select min(date)::text from analytics.lead_generation_stats")
+    today = scalar(target, "select (now() at time zone %(tz)s)::date::text")
+    command = [LEADGEN_CLI, "backfill", "--start", first_day, "--end", today, "--yes"]
+    blocker = connect(target)
+    blocker.execute("begin")
+    blocker.execute("lock table analytics.lead_generation_stats in share mode")  # type: ignore[arg-type]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not rows(
+            target,
+            "select 1 from pg_stat_activity where datname = current_database()"
+            " and application_name like 'dbt%%' and wait_event_type = 'Lock'",
+        ):
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "the backfill never reached the stats table"
+            time.sleep(0.3)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        blocker.rollback()
+        blocker.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, process.communicate()[0][-3000:]
+    assert stopped_after < 5, stopped_after
+    assert rows(
+        target,
+        "select pid from pg_stat_activity where datname = current_database()"
+        " and application_name like 'dbt%%' and pid <> pg_backend_pid()",
+    ) == []
+    assert rows(target, RECOUNT_MISMATCHES) == []
+    before = rows(target, "select * from analytics.lead_generation_stats order by 1, 2")
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-2000:]
+    after = rows(target, "select * from analytics.lead_generation_stats order by 1, 2")
+    assert [r[:-1] for r in after] == [r[:-1] for r in before]  # all but rebuilt_at
+    assert rows(target, RECOUNT_MISMATCHES) == []
