@@ -181,7 +181,7 @@ supply_actions as (
         format(
             'Free capacity (%s open lead slots) covers %s days at %s leads/day; the minimum is %s. ',
             short_segments.free_capacity,
-            short_segments.days_of_cover,
+            round(short_segments.days_of_cover, 1),
             round(short_segments.demand_leads_per_day_7d, 1),
             {{ var('health_min_days_of_cover') }}
         )
@@ -286,7 +286,7 @@ demand_actions as (
                     )
             else format(
                     'Free capacity covers %s days (more than %s) at %s%% utilisation (below %s%%). ',
-                    idle_segments.days_of_cover,
+                    round(idle_segments.days_of_cover, 1),
                     {{ var('health_max_days_of_cover') }},
                     round(coalesce(idle_segments.utilization, 0) * 100),
                     round({{ var('health_max_utilization') }} * 100)
