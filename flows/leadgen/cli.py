@@ -396,6 +396,23 @@ def demo_command(
     run_demo(fresh=fresh, partners=partners, leads=leads, days=days, seed=seed)
 
 
+@app.command("report")
+def report_command(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Output file (default: reports/index.html or LEADGEN_REPORT_PATH)."),
+    ] = None,
+) -> None:
+    """Rewrite the HTML report (reports/index.html) from the marts, now: what to act on, health,
+    supply and demand, plans, campaigns, the last 28 days. No dbt run; `run daily` also writes it."""
+    from leadgen.preflight import check_database
+
+    target = check_database()
+    from leadgen.report import write_report
+
+    typer.echo(f"report: {write_report(target, output)}  (open it in a browser)")
+
+
 @app.command("docs")
 def docs_command(
     port: Annotated[int, typer.Option(help="Port on localhost.")] = 8080,

@@ -3,7 +3,7 @@
 - `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
 - `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
 - `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build of the assignment, write-back, dbt build of
-  the other marts, summary (a failing mart never holds up the assignment and its write-back).
+  the other marts, summary, report (a failing mart never holds up the assignment and its write-back).
 - `backfill` (on demand): recount lead_generation_stats for a date range, in chunks of 92 days.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
@@ -20,6 +20,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -187,6 +188,40 @@ def summary_task(target: Target) -> Summary:
     return summary
 
 
+REPORT_ARTIFACT = "leadgen-daily-report"
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def report_task(target: Target) -> Path | None:
+    """Rewrite the HTML report from the marts (leadgen.report) and publish where it is, with the
+    first actions, as a Prefect markdown artifact next to the summary.
+
+    A report that cannot be written is logged as a warning and does not fail the run: the marts
+    and the write-back are what the run is for, the page is a view of them (``leadgen report``
+    rewrites it on demand)."""
+    from leadgen.report import default_report_path, write_report
+
+    logger = get_run_logger()
+    path = default_report_path()
+    try:
+        written = write_report(target, path)
+    except Exception as exc:  # any failure of the view leaves the run's result alone
+        logger.warning("report not written to %s: %s", path, exc)
+        create_markdown_artifact(
+            key=REPORT_ARTIFACT, markdown=f"# leadgen report\n\nNot written to `{path}`: {exc}",
+            description="leadgen report (not written)",
+        )
+        return None
+    logger.info("report written: %s", written)
+    create_markdown_artifact(
+        key=REPORT_ARTIFACT,
+        markdown=f"# leadgen report\n\n[{written}]({written.as_uri()}) on the machine that ran the flow "
+        "(self-contained HTML; `leadgen report` rewrites it from the marts).",
+        description=f"leadgen report: {written}",
+    )
+    return written
+
+
 @task(name="recount-stats-range", cache_policy=NO_CACHE)
 def recount_stats_range_task(target: Target, start: date, end: date, manifest: Manifest) -> None:
     """Recount ``lead_generation_stats`` for the Amsterdam days ``start..end`` (one dbt run, one
@@ -219,6 +254,13 @@ def check_platform_task(target: Target) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def _summary_and_report(target: Target) -> Summary:
+    """The summary artifact, then the report written from the same marts (its own artifact)."""
+    summary = summary_task(target)
+    report_task(target)
+    return summary
+
+
 def _is_flow_retry() -> bool:
     """True when Prefect re-runs this flow run (flow retries, or "Retry" in the UI)."""
     return (flow_run.run_count or 1) > 1
@@ -258,7 +300,8 @@ def assign() -> int:
 @flow(name="daily", on_crashed=STOP_HOOKS)
 def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build of the assignment -> write-back -> dbt build of the other marts
-    (incl. today's capacity capture) -> summary. A failure in the other marts fails the run, naming
+    (incl. today's capacity capture and segment_actions) -> summary -> report (reports/index.html,
+    or LEADGEN_REPORT_PATH). A failure in the other marts fails the run, naming
     every failing node, after the write-back and the summary. ``retry`` (or a Prefect retry of the
     run) re-runs only the dbt nodes that failed, then what had not run yet."""
     target = resolve_target()
@@ -270,16 +313,16 @@ def daily(retry: bool = False) -> Summary:
             if failed is not None and REST_PART[1] in failed[1]:  # the marts part failed last time
                 dbt_build_task(target, retry_failed=True)
                 write_back_task(target)
-                return summary_task(target)
+                return _summary_and_report(target)
             dbt_build_task(target, retry_failed=failed is not None, part=ASSIGNMENT_PART)
             write_back_task(target)
             try:
                 dbt_build_task(target, part=REST_PART)
             except dbt_runner.DbtRunError as marts_failure:
-                with contextlib.suppress(Exception):  # the summary of what did build, if it can
-                    summary_task(target)
+                with contextlib.suppress(Exception):  # the summary and report of what did build, if it can
+                    _summary_and_report(target)
                 raise marts_failure from None
-            return summary_task(target)
+            return _summary_and_report(target)
     except FlowAlreadyRunningError as exc:
         return refused_run(exc)
 

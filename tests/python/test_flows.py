@@ -40,6 +40,7 @@ def _use_target(mp: pytest.MonkeyPatch, target: Target, dbt_target_path: Path) -
     for key, value in target.env.items():
         mp.setenv(key, value)
     mp.setenv("DBT_TARGET_PATH", str(dbt_target_path))
+    mp.setenv("LEADGEN_REPORT_PATH", str(dbt_target_path / "report" / "index.html"))
 
 
 def eventually(check: Callable[[], T], timeout: float = 60) -> T:
@@ -226,6 +227,29 @@ def test_daily_shows_every_dbt_node_as_a_task_and_publishes_the_summary(daily_ru
             assert any(n.startswith("test ") for n in names)
             assert any(n.startswith("seed ") for n in names)
             assert artifacts and f"leadgen daily summary for {summary.day}" in artifacts[0].data
+
+        eventually(check)
+
+
+def test_daily_writes_the_report_of_its_day_and_links_it_from_the_run(daily_run: DailyRun) -> None:
+    report = daily_run.dbt_target_path / "report" / "index.html"
+    [(today, actions, segments)] = _rows(
+        daily_run.target,
+        """select (now() at time zone 'Europe/Amsterdam')::date, count(*), count(distinct segment_id)
+           from analytics.segment_actions""",
+    )
+    assert actions > 0  # segment_actions is built by daily's marts part
+    html = report.read_text(encoding="utf-8")
+    assert f"Report for {today}" in html and f"Needs attention: {segments} segments" in html
+    assert f"<code>{daily_run.target.dbname}</code>" in html and "postgresql://" not in html
+    flow_run_id = daily_run.state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        key = ArtifactFilter(key=ArtifactFilterKey(any_=[pipeline.REPORT_ARTIFACT]))
+
+        def check() -> None:
+            artifacts = client.read_artifacts(artifact_filter=key, flow_run_filter=this_run)
+            assert artifacts and report.as_uri() in str(artifacts[0].data)
 
         eventually(check)
 
