@@ -287,6 +287,18 @@ def run_assign() -> None:
     typer.echo(f"assign: {assign()} leads.segment_id values changed")
 
 
+@run_app.command("check-history")
+def run_check_history() -> None:
+    """The recount invariants over the whole history (weekly; the nightly build checks recent days)."""
+    from leadgen.check import require_platform
+
+    require_platform()
+    from leadgen.pipeline import check_history
+
+    check_history()
+    typer.echo("check-history: every day of the history is consistent")
+
+
 @run_app.command("daily")
 def run_daily(
     retry: Annotated[

@@ -5,6 +5,7 @@
 - `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build of the assignment, write-back, dbt build of
   the other marts, summary, report (a failing mart never holds up the assignment and its write-back).
 - `backfill` (on demand): recount lead_generation_stats for a date range, in chunks of 92 days.
+- `check-history` (Sundays 05:00): the recount invariants over the whole history.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
 Every flow holds a run lock (a PostgreSQL advisory lock per flow name, see leadgen.locks), so two
@@ -242,6 +243,16 @@ def test_stats_task(target: Target) -> None:
     get_run_logger().info("dbt test %s: %s", STATS_MODEL, dbt_runner.outcome(result))
 
 
+@task(name="test-whole-history", cache_policy=NO_CACHE)
+def test_whole_history_task(target: Target) -> None:
+    """The data tests of the history-sized marts and the invariants that recount them, over every
+    day (the nightly build checks the last data_test_lookback_days days)."""
+    args = ["test", "--select", f"{ASSIGNMENT_MART.split('.')[1]} {STATS_MODEL}",
+            "--exclude-resource-type", "unit_test", "--vars", "{data_test_lookback_days: 0}"]
+    result = dbt_runner.run_dbt(args, target)
+    get_run_logger().info("dbt test over the whole history: %s", dbt_runner.outcome(result))
+
+
 @task(name="check-platform", cache_policy=NO_CACHE)
 def check_platform_task(target: Target) -> None:
     """The source contract, the role's access and the migrations (leadgen.check): a run stops here,
@@ -357,6 +368,21 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     return len(days)
 
 
+@flow(name="check-history", on_crashed=STOP_HOOKS)
+def check_history() -> Any:
+    """Weekly (Sunday 05:00 Europe/Amsterdam): the recount invariants and the assignment's tests
+    over the whole history, which the nightly build checks for the recent days only. A failure
+    names the inconsistent days; `leadgen backfill` over them repairs the stats."""
+    target = resolve_target()
+    try:
+        with run_lock("check-history", target), serialized(MARTS, target, on_wait=get_run_logger().info):
+            check_platform_task(target)
+            test_whole_history_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
+    return None
+
+
 def _recount_chunks(target: Target, days: list[date], *, progress: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -373,4 +399,7 @@ def _recount_chunks(target: Target, days: list[date], *, progress: bool) -> None
             bar.advance(job, len(chunk))
 
 
-FLOWS = {"assign": assign, "daily": daily, "refresh": refresh_partner_stats, "backfill": backfill}
+FLOWS = {
+    "assign": assign, "daily": daily, "refresh": refresh_partner_stats, "backfill": backfill,
+    "check-history": check_history,
+}

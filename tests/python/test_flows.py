@@ -381,13 +381,16 @@ def test_prefect_yaml_passes_prefects_own_loader_with_the_schedules() -> None:
     configs, _ = _load_deploy_configs_and_actions(PREFECT_YAML, console=console)
     assert console.export_text() == ""  # the loader prints validation problems and skips the file
     by_name = {c["name"]: c for c in configs}
-    assert set(by_name) == {"daily", "assign", "refresh-partner-stats", "backfill", "migrate"}
+    assert set(by_name) == {
+        "daily", "assign", "refresh-partner-stats", "backfill", "migrate", "check-history"
+    }
     crons = {
         name: [_schedule_config_to_deployment_schedule(s)["schedule"] for s in c.get("schedules") or []]
         for name, c in by_name.items()
     }
     assert crons["daily"] == [CronSchedule(cron="0 3 * * *", timezone="Europe/Amsterdam")]
     assert crons["assign"] == [CronSchedule(cron="*/10 * * * *", timezone="Europe/Amsterdam")]
+    assert crons["check-history"] == [CronSchedule(cron="0 5 * * 0", timezone="Europe/Amsterdam")]
     assert crons["backfill"] == crons["migrate"] == crons["refresh-partner-stats"] == []
     for name, config in by_name.items():
         assert load_flow_from_entrypoint(config["entrypoint"]).name == name
