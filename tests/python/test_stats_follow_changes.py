@@ -283,3 +283,27 @@ def test_backfill_stops_within_5_s_of_sigterm_and_leaves_the_stats_consistent(
     after = rows(target, "select * from analytics.lead_generation_stats order by 1, 2")
     assert [r[:-1] for r in after] == [r[:-1] for r in before]  # all but rebuilt_at
     assert rows(target, RECOUNT_MISMATCHES) == []
+
+
+def test_the_weekly_history_check_finds_a_miscounted_day_the_nightly_window_misses(
+    edited: Target, dbt: Callable[..., Any], local_prefect_server: dict[str, str]
+) -> None:
+    import subprocess
+
+    from conftest import LEADGEN_CLI, leadgen_env
+
+    target = edited
+    execute(
+        target,
+        "update analytics.lead_generation_stats set leads_generated = leads_generated + 1"
+        " where (segment_id, date) = (select segment_id, date from analytics.lead_generation_stats"
+        "   where date = current_date - 100 and leads_generated > 0 order by segment_id limit 1)",
+    )
+    nightly = dbt(target, "test", "--select", "assert_lead_stats_sum_to_assigned_leads", check=False)
+    assert nightly.returncode == 0, "the nightly window (28 days) does not reach 100 days back"
+    env = leadgen_env(target, **{k: v for k, v in local_prefect_server.items() if k != "log"})
+    weekly = subprocess.run(
+        [LEADGEN_CLI, "run", "check-history"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert weekly.returncode != 0
+    assert "assert_lead_stats_sum_to_assigned_leads" in weekly.stdout + weekly.stderr
