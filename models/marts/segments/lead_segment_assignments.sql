@@ -70,17 +70,20 @@ previous as not materialized (
     ),
 
     counts as (
-        -- live leads <> leads here + new ones: some were deleted (or missed): then compare ids
+        -- live leads <> leads here + new ones: some were deleted (or missed): then compare ids.
+        -- Two counts of the history: daily runs them, the frequent `assign` skips them (var)
         select
-            (select count(*) from leads)
-            <> (
-                select count(*) from {{ this }}
-                where unmatched_reason is distinct from 'lead_deleted'
-            )
-            + (
-                select count(*) from changed_leads
-                where is_new
-            ) as is_off
+            {% if var('assignment_find_deleted_leads') -%}
+                (select count(*) from leads)
+                <> (
+                    select count(*) from {{ this }}
+                    where unmatched_reason is distinct from 'lead_deleted'
+                )
+                + (
+                    select count(*) from changed_leads
+                    where is_new
+                )
+            {%- else %}false{% endif %} as is_off
     ),
 
     candidate_ids as (
