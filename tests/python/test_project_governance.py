@@ -201,6 +201,17 @@ def test_names_and_folders_follow_the_layers(manifest: dict[str, Any]) -> None:
     assert wrong == []
 
 
+def test_sources_are_declared_in_the_staging_folder_of_their_name(manifest: dict[str, Any]) -> None:
+    """fct_source_directories, fct_duplicate_sources."""
+    sources = manifest["sources"].values()
+    wrong = [s["unique_id"] for s in sources
+             if PurePosixPath(s["original_file_path"]).parent
+             != PurePosixPath("models/staging", s["source_name"])]
+    assert wrong == []
+    relations = [(s["schema"], s["identifier"]) for s in sources]
+    assert len(relations) == len(set(relations))
+
+
 def test_source_appears_only_in_staging_one_source_per_model(manifest: dict[str, Any]) -> None:
     """fct_direct_join_to_source, fct_marts_or_intermediate_dependent_on_source,
     fct_multiple_sources_joined, fct_source_fanout, fct_unused_sources; and the text of no model
