@@ -11,6 +11,10 @@ so the target's ``PG*`` variables are put in the environment for the duration of
 A run that does not succeed raises :class:`DbtRunError` naming every failing node
 (``test not_null_x: Got 3 results``); nodes skipped because of them are counted.
 
+Freshness: :func:`source_freshness` runs ``dbt source freshness`` and returns each source's result
+(a stale source is a result, not an exception); it writes ``sources.json`` only, so it never
+changes what ``dbt retry`` re-runs.
+
 Retry: :func:`retry_failed` runs ``dbt retry``, which reads ``run_results.json`` of the previous
 invocation in the target path and re-runs only the nodes that errored or failed plus those that were
 skipped because of them, with the previous invocation's arguments.
@@ -23,6 +27,8 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +160,63 @@ def parse(target: Target | None = None) -> Manifest:
         raise DbtRunError(f"dbt parse failed: {result.exception}")
     manifest: Manifest = result.result
     return manifest
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    """One source's ``dbt source freshness`` result: status ``pass``, ``warn``, ``error`` or
+    ``runtime error`` (the check itself could not run), the newest timestamp and its age."""
+
+    source: str  # "public.leads"
+    status: str
+    max_loaded_at: datetime | None = None
+    age_seconds: float | None = None
+    message: str = ""
+
+    @property
+    def is_stale(self) -> bool:
+        return self.status != "pass"
+
+    def describe(self) -> str:
+        """``stale source: public.leads, newest 2 days ago`` (or why it could not be checked)."""
+        if self.status == "runtime error":
+            return f"source freshness of {self.source} not checked: {self.message}"
+        if self.max_loaded_at is None or self.max_loaded_at.year == 1:  # dbt's "no row at all"
+            return f"stale source: {self.source}, no rows"
+        return f"stale source: {self.source}, newest {describe_age(self.age_seconds or 0)} ago"
+
+
+def describe_age(seconds: float) -> str:
+    """An age the way a person says it: ``45 minutes``, ``7 hours``, ``2 days``."""
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def source_freshness(target: Target | None = None) -> list[SourceFreshness]:
+    """``dbt source freshness`` against ``target``: every source with a freshness config, stale or
+    not. Raises :class:`DbtRunError` only when dbt could not run at all."""
+    target = target or resolve_target()
+    with _target_environment(target), interruptible():
+        result = _invoke(["source", "freshness"])
+    node_results = getattr(result.result, "results", None)
+    if result.exception is not None or node_results is None:
+        raise DbtRunError(f"dbt source freshness could not run: {result.exception}")
+    found: list[SourceFreshness] = []
+    for r in node_results:
+        node = r.node
+        found.append(SourceFreshness(
+            source=f"{node.source_name}.{node.name}",
+            status=str(getattr(r.status, "value", r.status)),
+            max_loaded_at=getattr(r, "max_loaded_at", None),
+            age_seconds=getattr(r, "age", None),
+            message=one_line(getattr(r, "message", None)),
+        ))
+    return sorted(found, key=lambda f: f.source)
 
 
 def previous_run_failed(command: str = "build") -> bool:

@@ -2,8 +2,9 @@
 
 - `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
 - `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
-- `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build of the assignment, write-back, dbt build of
-  the other marts, summary, report (a failing mart never holds up the assignment and its write-back).
+- `daily` (03:00 Europe/Amsterdam): MV refresh, source freshness (a stale source warns), dbt build
+  of the assignment, write-back, dbt build of the other marts, summary, report (a failing mart never
+  holds up the assignment and its write-back).
 - `backfill` (on demand): recount lead_generation_stats for a date range, in chunks of 92 days.
 - `check-history` (Sundays 05:00): the recount invariants over the whole history.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -179,10 +181,33 @@ def dbt_assign_task(target: Target, first_run: bool) -> None:
     )
 
 
+@task(name="source-freshness", cache_policy=NO_CACHE)
+def source_freshness_task(target: Target) -> list[str]:
+    """``dbt source freshness`` (thresholds in models/staging/public/_public__sources.yml). A stale
+    source is a warning and a line of the summary (``stale source: public.leads, newest 2 days
+    ago``), never a stop: the night goes on with the data there is. So is a check that cannot run."""
+    logger = get_run_logger()
+    started = time.monotonic()
+    try:
+        results = dbt_runner.source_freshness(target)
+    except dbt_runner.DbtRunError as exc:
+        logger.warning("source freshness not checked: %s", exc)
+        return [f"source freshness not checked: {exc}"]
+    stale = [r.describe() for r in results if r.is_stale]
+    for line in stale:
+        logger.warning(line)
+    counts = Counter(r.status for r in results)
+    outcome = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no source"
+    logger.info("source freshness: %s in %.1f s", outcome, time.monotonic() - started)
+    return stale
+
+
 @task(name="publish-summary", cache_policy=NO_CACHE)
-def summary_task(target: Target) -> Summary:
-    """Yesterday per segment from the marts, as a Prefect markdown artifact (the CLI prints it too)."""
+def summary_task(target: Target, notes: list[str] | None = None) -> Summary:
+    """Yesterday per segment from the marts, as a Prefect markdown artifact (the CLI prints it too);
+    ``notes`` (stale sources) come first."""
     summary = load_summary(target)
+    summary.notes = list(notes or [])
     create_markdown_artifact(
         key="leadgen-daily-summary",
         markdown=to_markdown(summary),
@@ -268,9 +293,10 @@ def check_platform_task(target: Target) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def _summary_and_report(target: Target) -> Summary:
-    """The summary artifact, then the report written from the same marts (its own artifact)."""
-    summary = summary_task(target)
+def _summary_and_report(target: Target, notes: list[str]) -> Summary:
+    """The summary artifact (``notes``, the stale sources, first), then the report written from the
+    same marts (its own artifact)."""
+    summary = summary_task(target, notes)
     report_task(target)
     return summary
 
@@ -313,10 +339,11 @@ def assign() -> int:
 
 @flow(name="daily", on_crashed=STOP_HOOKS)
 def daily(retry: bool = False) -> Summary:
-    """Refresh the MV -> dbt build of the assignment -> write-back -> dbt build of the other marts
-    (incl. today's capacity capture and segment_actions) -> summary -> report (reports/index.html,
-    or LEADGEN_REPORT_PATH). A failure in the other marts fails the run, naming
-    every failing node, after the write-back and the summary. ``retry`` (or a Prefect retry of the
+    """Refresh the MV -> source freshness -> dbt build of the assignment -> write-back -> dbt build
+    of the other marts (incl. today's capacity capture and segment_actions) -> summary (stale
+    sources first) -> report (reports/index.html, or LEADGEN_REPORT_PATH). A failure in the other
+    marts fails the run, naming every failing node, after the write-back and the summary.
+    ``retry`` (or a Prefect retry of the
     run) re-runs only the dbt nodes that failed, then what had not run yet."""
     target = resolve_target()
     try:
@@ -324,19 +351,20 @@ def daily(retry: bool = False) -> Summary:
             check_platform_task(target)
             refresh_partner_stats_task(target)
             failed = dbt_runner.previous_failed_selection() if retry or _is_flow_retry() else None
+            stale = source_freshness_task(target)  # after reading the last build's results
             if failed is not None and REST_PART[1] in failed[1]:  # the marts part failed last time
                 dbt_build_task(target, retry_failed=True)
                 write_back_task(target)
-                return _summary_and_report(target)
+                return _summary_and_report(target, stale)
             dbt_build_task(target, retry_failed=failed is not None, part=ASSIGNMENT_PART)
             write_back_task(target)
             try:
                 dbt_build_task(target, part=REST_PART)
             except dbt_runner.DbtRunError as marts_failure:
-                with contextlib.suppress(Exception):  # the summary and report of what did build, if it can
-                    _summary_and_report(target)
+                with contextlib.suppress(Exception):  # the summary and report of what did build
+                    _summary_and_report(target, stale)
                 raise marts_failure from None
-            return _summary_and_report(target)
+            return _summary_and_report(target, stale)
     except FlowAlreadyRunningError as exc:
         return refused_run(exc)
 

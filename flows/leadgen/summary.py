@@ -106,6 +106,8 @@ class Summary:
     day: date
     segments: list[SegmentLine] = field(default_factory=list)
     actions: list[ActionLine] = field(default_factory=list)
+    # what the night noticed about its inputs: "stale source: public.leads, newest 2 days ago"
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_leads(self) -> int:
@@ -210,6 +212,8 @@ def to_markdown(summary: Summary) -> str:
 
     attention = summary.needing_attention
     lines = [f"# leadgen daily summary for {summary.day}", "", headline(summary), ""]
+    if summary.notes:
+        lines += [f"- **{note}**" for note in summary.notes] + [""]
     lines += [f"## Busiest segments yesterday (top {TOP_SEGMENTS})", "", *table(summary.busiest), ""]
     lines += [f"## Segments needing attention ({len(attention)}, first {TOP_SEGMENTS})", ""]
     if attention:
@@ -238,6 +242,8 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     if not console.is_terminal and console.width < 130:  # piped or logged: do not squeeze the table
         console = Console(width=130, file=console.file)
     console.print(f"[bold]{headline(summary)}[/bold]", soft_wrap=True)
+    for note in summary.notes:
+        console.print(f"[yellow]{note}[/yellow]", soft_wrap=True, markup=True, highlight=False)
     attention = summary.needing_attention
     for title, rows in (
         (f"Busiest segments on {summary.day}", summary.busiest),

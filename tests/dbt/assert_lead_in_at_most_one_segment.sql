@@ -1,3 +1,4 @@
+{{ config(group='segments') }}  -- reads int_leads_bucketed, private to the group
 -- A lead belongs to at most one segment: one assignment row per lead, and on each day the
 -- stats over all segments add up to the distinct assigned leads of that day (days before today:
 -- `assign` keeps assigning today's leads between two stats builds). Leads and days of the

@@ -1,3 +1,4 @@
+{{ config(group='segments') }}  -- reads int_leads_bucketed, private to the group
 -- Per segment and Amsterdam day, lead_generation_stats counts exactly the leads the
 -- assignment mart puts in that segment on that day, and the buckets never exceed the total.
 -- The stats recount every day whose leads changed, so a failure is a real inconsistency

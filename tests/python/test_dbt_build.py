@@ -428,16 +428,69 @@ def test_indexes_survive_a_rebuild_and_a_full_refresh(
     built_platform_db: Target, make_db: Callable[..., Target], dbt: Callable[..., Any]
 ) -> None:
     """A table build renames the old relation to a backup that keeps its index names until it is
-    dropped: the post-hooks (macro ensure_index) must still index the new relation."""
+    dropped: the post-hooks (macro ensure_index) must still index the new relation, and every mart
+    keeps the primary key of its contract (its index name is PostgreSQL's choice, not compared)."""
     db = make_db("indexes", template=built_platform_db.dbname)
-    indexes = ("select tablename || '.' || indexname from pg_indexes"
-               " where schemaname in ('analytics', 'intermediate') order by 1")
-    before = rows(db, indexes)
-    assert ("lead_segment_assignments.lead_segment_assignments_lead_id_idx",) in before
-    assert ("segment_capacity.segment_capacity_segment_id_idx",) in before
+    indexes = """
+        select t.relname || '.' || i.relname
+        from pg_index as x
+        inner join pg_class as i on i.oid = x.indexrelid
+        inner join pg_class as t on t.oid = x.indrelid
+        inner join pg_namespace as n on n.oid = t.relnamespace
+        where n.nspname in ('analytics', 'intermediate') and not x.indisprimary
+        order by 1
+    """
+    keys = """
+        select t.relname, pg_get_constraintdef(k.oid)
+        from pg_class as t
+        inner join pg_namespace as n on n.oid = t.relnamespace
+        left join pg_constraint as k on k.conrelid = t.oid and k.contype = 'p'
+        where n.nspname = 'analytics' and t.relkind = 'r'
+        order by 1
+    """
+    before, keys_before = rows(db, indexes), rows(db, keys)
+    assert ("lead_segment_assignments.lead_segment_assignments_created_at_idx",) in before
+    assert ("segment_capacity", "PRIMARY KEY (segment_id)") in keys_before
+    assert ("lead_segment_assignments", "PRIMARY KEY (lead_id)") in keys_before
+    assert all(key is not None for _, key in keys_before), keys_before
     # (a table rebuild drops the views that read it, which dbt recreates only when it runs them:
     # the selection holds no table with views downstream)
     dbt(db, "run", "--select", "lead_segment_assignments", "segment_capacity")
-    assert rows(db, indexes) == before
+    assert (rows(db, indexes), rows(db, keys)) == (before, keys_before)
     dbt(db, "run", "--full-refresh", "--select", "lead_segment_assignments", "segment_capacity")
-    assert rows(db, indexes) == before
+    assert (rows(db, indexes), rows(db, keys)) == (before, keys_before)
+
+
+def test_an_incremental_mart_built_before_its_key_gets_it_from_its_unique_index(
+    built_platform_db: Target, make_db: Callable[..., Target], dbt: Callable[..., Any]
+) -> None:
+    """An incremental table that existed before its contract declared a primary key (dbt adds
+    constraints only when it creates a table; segment_capacity_daily is never full-refreshed)
+    gets the key on its next incremental run (macro ensure_primary_key), from its unique index
+    when it has one, and the incremental runs go on working."""
+    db = make_db("pkey", template=built_platform_db.dbname)
+    with connect(db, autocommit=True) as conn:  # as built before the contract had keys
+        for table in ("segment_capacity_daily", "lead_generation_stats", "lead_segment_assignments"):
+            name = conn.execute(
+                "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
+                (f"analytics.{table}",),
+            ).fetchone()
+            assert name, table  # the first build created it
+            conn.execute(f'alter table analytics.{table} drop constraint "{name[0]}"')
+        conn.execute("create unique index segment_capacity_daily_key_idx"
+                     " on analytics.segment_capacity_daily (segment_id, capture_date)")
+    dbt(db, "run", "--select", "segment_capacity_daily", "lead_generation_stats", "lead_segment_assignments")
+    dbt(db, "run", "--select", "segment_capacity_daily", "lead_generation_stats", "lead_segment_assignments")
+    keys = dict(rows(db, """
+        select t.relname, k.conname || ' ' || pg_get_constraintdef(k.oid)
+        from pg_constraint as k inner join pg_class as t on t.oid = k.conrelid
+        where k.contype = 'p' and t.relnamespace = 'analytics'::regnamespace
+    """))
+    assert keys["segment_capacity_daily"] == (
+        "segment_capacity_daily_key_idx PRIMARY KEY (segment_id, capture_date)"
+    )  # the existing unique index became the key: no second index
+    assert keys["lead_generation_stats"].endswith("PRIMARY KEY (segment_id, date)")
+    assert keys["lead_segment_assignments"].endswith("PRIMARY KEY (lead_id)")
+    n_daily_indexes = scalar(db, "select count(*) from pg_indexes where schemaname = 'analytics'"
+                                 " and tablename = 'segment_capacity_daily'")
+    assert n_daily_indexes == 1

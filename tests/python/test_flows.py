@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ from leadgen import dbt_runner, pipeline, preflight
 from leadgen.config import Target
 from leadgen.db import connect
 from leadgen.locks import MARTS, FlowAlreadyRunningError, run_lock, serialized
-from leadgen.summary import Summary, load_summary
+from leadgen.summary import Summary, load_summary, to_markdown
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
@@ -444,3 +444,39 @@ def test_a_failing_mart_never_holds_up_the_assignment_and_retry_finishes_the_res
     retried_nodes = json.loads((tmp_path / "run_results.json").read_text())["results"]
     assert {r["unique_id"] for r in retried_nodes} == failed  # only what failed or was skipped
     assert not [r for r in retried_nodes if r["status"] in ("error", "fail", "skipped")]
+
+
+# --- source freshness --------------------------------------------------------------------------
+def test_freshness_lines_say_the_age_the_way_a_person_does() -> None:
+    stale = dbt_runner.SourceFreshness("public.leads", "error", datetime(2026, 1, 1, tzinfo=UTC), 2.5 * 86400)
+    assert stale.describe() == "stale source: public.leads, newest 2 days ago"
+    assert dbt_runner.SourceFreshness("public.x", "warn", datetime(2026, 1, 1, tzinfo=UTC), 7 * 3600 + 5
+                                      ).describe() == "stale source: public.x, newest 7 hours ago"
+    assert dbt_runner.describe_age(61) == "1 minute"
+    assert dbt_runner.SourceFreshness("public.x", "runtime error", message="boom").describe() == (
+        "source freshness of public.x not checked: boom"
+    )
+    assert not dbt_runner.SourceFreshness("public.x", "pass").is_stale
+
+
+def test_a_stale_source_warns_in_the_summary_and_the_night_goes_on(
+    daily_run: DailyRun, make_db: Callable[..., Target], tmp_path: Path
+) -> None:
+    """Nobody has touched a segment for 200 days (lead_segments warns after 180): daily completes,
+    the summary (terminal and artifact) starts with the stale source; the fresh ones say nothing."""
+    target = make_db("stale", template=daily_run.target.dbname)
+    with connect(target, autocommit=True) as conn:
+        conn.execute("alter table public.lead_segments disable trigger user")  # keep our updated_at
+        conn.execute("update public.lead_segments set updated_at = now() - interval '200 days'")
+        conn.execute("alter table public.lead_segments enable trigger user")
+    with pytest.MonkeyPatch.context() as mp:
+        _use_target(mp, target, tmp_path)
+        state = pipeline.daily(return_state=True)
+    assert state.is_completed(), state.message
+    summary: Summary = state.result()  # type: ignore[assignment]
+    assert summary.notes == ["stale source: public.lead_segments, newest 200 days ago"]
+    assert "- **stale source: public.lead_segments, newest 200 days ago**" in to_markdown(summary)
+    freshness = json.loads((tmp_path / "sources.json").read_text())["results"]
+    assert {r["unique_id"].split(".", 2)[2]: r["status"] for r in freshness} == {
+        "public.leads": "pass", "public.partner_performance_stats": "pass", "public.lead_segments": "warn",
+    }

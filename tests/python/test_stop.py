@@ -12,6 +12,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -56,20 +57,35 @@ def _wait_for_dbt_queries(
     pytest.fail(f"dbt never connected to the database:\n{output()[-3000:]}")
 
 
-def _last_daily_run_state(api_url: str) -> tuple[str, str]:
-    body = {"flows": {"name": {"any_": ["daily"]}}, "sort": "START_TIME_DESC", "limit": 1}
-    runs = httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10).json()
-    assert runs, "no daily flow run on the server"
+def _daily_run_state(api_url: str, started_after: datetime) -> tuple[str, str]:
+    """The state of the one `daily` run this test started: a run without a deployment (the CLI's)
+    that started after ``started_after``. Not "the newest daily run": the session's server also
+    holds the `daily-serve` deployment of test_schedules.py, whose scheduled runs (03:00, not
+    started) sort first by start time, coalesced with the expected start time."""
+    body = {
+        "flows": {"name": {"any_": ["daily"]}},
+        "flow_runs": {
+            "deployment_id": {"is_null_": True},
+            "start_time": {"after_": started_after.isoformat()},
+        },
+        "sort": "START_TIME_DESC",
+    }
+    response = httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10)
+    response.raise_for_status()
+    runs = response.json()
+    assert len(runs) == 1, f"{len(runs)} daily runs started by this test: {runs}"
     return runs[0]["state_type"], runs[0]["state"]["message"] or ""
 
 
-def _assert_stopped_cleanly(target: Target, api_url: str, output: str, signame: str) -> None:
+def _assert_stopped_cleanly(
+    target: Target, api_url: str, output: str, signame: str, started_after: datetime
+) -> None:
     time.sleep(0.5)  # a terminated backend leaves pg_stat_activity within moments
     assert _dbt_backends(target) == [], output[-3000:]
     assert _advisory_locks(target) == 0
     with run_lock("daily", target), serialized(MARTS, target):
         pass  # a second run would start: both locks are free
-    state, message = _last_daily_run_state(api_url)
+    state, message = _daily_run_state(api_url, started_after)
     assert state == "CANCELLED", (state, message, output[-3000:])
     # It ends with one line saying so: no Prefect worker dumps, no error line after it.
     assert "EventsWorker" not in output and "leadgen: error" not in output, output[-3000:]
@@ -89,6 +105,7 @@ def test_ctrl_c_in_a_terminal_stops_daily_within_5_s(
     stop_env: dict[str, str], db_copy: Target, local_prefect_server: dict[str, str]
 ) -> None:
     master, slave = os.openpty()
+    started_after = datetime.now(UTC)
 
     def controlling_terminal() -> None:  # runs after setsid: the pty becomes the session's terminal
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -130,13 +147,16 @@ def test_ctrl_c_in_a_terminal_stops_daily_within_5_s(
     print(f"Ctrl-C -> exit {code} in {elapsed:.2f} s")
     assert code == 130, output()[-3000:]
     assert elapsed < 5, f"{elapsed:.1f} s to stop:\n{output()[-4000:]}"
-    _assert_stopped_cleanly(db_copy, local_prefect_server["PREFECT_API_URL"], output(), "SIGINT")
+    _assert_stopped_cleanly(
+        db_copy, local_prefect_server["PREFECT_API_URL"], output(), "SIGINT", started_after
+    )
 
 
 def test_sigterm_through_timeout_stops_daily_within_5_s(
     stop_env: dict[str, str], db_copy: Target, local_prefect_server: dict[str, str], tmp_path: Path
 ) -> None:
     log = tmp_path / "daily.log"
+    started_after = datetime.now(UTC)
     with log.open("wb") as out:
         # `timeout` forwards the SIGTERM it receives to the command, as when its time is up.
         process = subprocess.Popen(
@@ -159,4 +179,6 @@ def test_sigterm_through_timeout_stops_daily_within_5_s(
     print(f"SIGTERM -> exit {code} in {elapsed:.2f} s")
     assert code == 143, output()[-3000:]
     assert elapsed < 5, f"{elapsed:.1f} s to stop:\n{output()[-4000:]}"
-    _assert_stopped_cleanly(db_copy, local_prefect_server["PREFECT_API_URL"], output(), "SIGTERM")
+    _assert_stopped_cleanly(
+        db_copy, local_prefect_server["PREFECT_API_URL"], output(), "SIGTERM", started_after
+    )

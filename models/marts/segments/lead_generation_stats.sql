@@ -10,7 +10,6 @@
         post_hook=[
             "{{ lead_stats_trim() }}",
             "{{ analyze_if_never_analyzed(this) }}",
-            "{{ ensure_index(this, 'key_idx', '(segment_id, date)', unique=true) }}",
             "{{ ensure_index(this, 'date_idx', '(date)') }}",
         ],
     )

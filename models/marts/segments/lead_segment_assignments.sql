@@ -9,7 +9,6 @@
         ],
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
-            "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
             "{{ ensure_index(this, 'segment_day_idx', '(segment_id, lead_created_at) include (status_bucket)') }}",
             "{{ ensure_index(this, 'retry_idx', '(reference_fingerprint) where segment_id is null and input_fingerprint is not null') }}",
             "{{ ensure_index(this, 'watermark_idx', '(source_updated_at)') }}",

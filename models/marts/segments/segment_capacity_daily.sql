@@ -7,13 +7,14 @@
         pre_hook="{{ ensure_column_type(this, 'utilization', 'numeric(20,4)') }}",
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
-            "{{ ensure_index(this, 'key_idx', '(segment_id, capture_date)', unique=true) }}",
         ],
     )
 }}
 -- segment_capacity captured once per Amsterdam day: history keeps the capacity each day had.
 -- A second run on the same day replaces that day's whole capture (delete by capture_date).
 -- full_refresh=false: past captures cannot be recomputed, so --full-refresh keeps them.
+-- The key (segment_id, capture_date) is the contract's primary key (macro ensure_primary_key turns
+-- the unique index key_idx of tables built before the contract had one into it).
 with capacity as (
     select * from {{ ref('segment_capacity') }}
 ),
