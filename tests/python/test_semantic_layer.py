@@ -1,0 +1,275 @@
+"""The MetricFlow semantic layer (models/marts/**/_*__semantic.yml, _saved_queries.yml).
+
+`mf validate-configs` against a built database (the semantic checks and the data-warehouse checks:
+every measure, dimension, entity and metric queried), and metrics queried through the real `mf
+query` CLI equal the marts' own numbers on the small generated marketplace (``built_platform_db``).
+The marts round their ratios (4 decimals, CTR 6, days of cover 2); MetricFlow computes the same
+ratio from additive measures unrounded, so ratios compare within half a unit of the mart's last
+decimal. Every comparison also checks that it compared real, non-empty numbers.
+
+`mf` reads ``target/semantic_manifest.json`` (it does not parse the project itself), so the
+module first runs ``dbt parse``: the yml under test is what `mf` sees.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from leadgen.config import PROJECT_ROOT, Target, reporting_timezone
+from leadgen.db import connect
+from psycopg.rows import dict_row
+
+pytestmark = pytest.mark.slow
+
+MF = str(Path(sys.executable).parent / "mf")
+SEMANTIC_YML = sorted(
+    [*PROJECT_ROOT.glob("models/**/_*__semantic.yml"), PROJECT_ROOT / "models/marts/_saved_queries.yml"]
+)
+
+
+def _env(target: Target) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    return {**env, **target.env, "DBT_PROFILES_DIR": str(PROJECT_ROOT)}
+
+
+def _mf(target: Target, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MF, *args], cwd=PROJECT_ROOT, env=_env(target), capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def semantic_db(built_platform_db: Target, dbt: Callable[..., Any]) -> Target:
+    """The built marketplace, with target/semantic_manifest.json parsed from the yml as it is now."""
+    dbt(built_platform_db, "parse")
+    return built_platform_db
+
+
+def mf_query(target: Target, tmp_path: Path, *args: str) -> list[dict[str, str]]:
+    """`mf query ... --csv` as a list of rows (values as the CSV text; '' is NULL)."""
+    out = tmp_path / f"mf_{len(list(tmp_path.iterdir()))}.csv"
+    result = _mf(target, "query", *args, "--csv", str(out), "--quiet")
+    assert result.returncode == 0, f"mf query {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    with out.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _rows(target: Target, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    with connect(target, row_factory=dict_row) as conn:
+        return conn.execute(query, params or {}).fetchall()  # type: ignore[arg-type]
+
+
+def _num(text: str) -> Decimal | None:
+    return None if text == "" else Decimal(text)
+
+
+def _int(text: str) -> int:
+    """A count as `mf` writes it: sums of bigint columns are numeric in PostgreSQL ('12.0')."""
+    value = Decimal(text)
+    assert value == value.to_integral_value(), text
+    return int(value)
+
+
+def _close(got: str, want: Any, decimals: int) -> bool:
+    """An unrounded MetricFlow value against the mart's value rounded to ``decimals``."""
+    value = _num(got)
+    if value is None or want is None:
+        return value is None and want is None
+    return abs(value - Decimal(want)) <= Decimal(1).scaleb(-decimals) / 2
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def test_semantic_yml_days_are_the_marts_time_zone() -> None:
+    """Filters and expressions that turn now() or a timestamptz into a day name the zone as a
+    literal (the yml is not templated by dbt): it must be the var `timezone` of the marts."""
+    zones = {
+        zone
+        for path in SEMANTIC_YML
+        for zone in re.findall(r"at time zone '([^']+)'", path.read_text())
+    }
+    assert zones == {reporting_timezone()}
+
+
+def test_mf_validate_configs_passes_against_the_database(semantic_db: Target) -> None:
+    result = _mf(semantic_db, "validate-configs")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # the semantic checks and each data-warehouse check ran, and none found anything
+    for step in ("the semantics of built manifest", "semantic models against data warehouse",
+                 "dimensions against data warehouse", "entities against data warehouse",
+                 "measures against data warehouse", "metrics against data warehouse"):
+        assert f"Successfully validated {step} (ERRORS: 0" in output, (step, output)
+
+
+# --- metrics through MetricFlow equal the marts -------------------------------------------
+
+
+def test_daily_summary_saved_query_equals_yesterdays_lead_generation_stats(
+    semantic_db: Target, tmp_path: Path
+) -> None:
+    got = mf_query(semantic_db, tmp_path, "--saved-query", "daily_summary")
+    want = _rows(
+        semantic_db,
+        """
+        select segment_id::text as segment, date, leads_generated, leads_accepted, leads_rejected,
+               leads_pending, acceptance_rate
+        from analytics.lead_generation_stats
+        where date = (now() at time zone %(tz)s)::date - 1
+        """,
+        {"tz": reporting_timezone()},
+    )
+    assert sum(r["leads_generated"] for r in want) > 0 and any(r["acceptance_rate"] for r in want)
+    by_segment = {r["segment"]: r for r in got}
+    assert by_segment.keys() == {r["segment"] for r in want}
+    for row in want:
+        mf = by_segment[row["segment"]]
+        assert mf["metric_time__day"].startswith(row["date"].isoformat())
+        for column in ("leads_generated", "leads_accepted", "leads_rejected", "leads_pending"):
+            assert _int(mf[column]) == row[column], (row["segment"], column)
+        assert _close(mf["acceptance_rate"], row["acceptance_rate"], 4), row
+    # ordered as saved: the busiest segment first
+    assert [_int(r["leads_generated"]) for r in got] == sorted((_int(r["leads_generated"]) for r in got),
+                                                              reverse=True)
+
+
+def test_segment_health_saved_query_equals_segment_supply_demand(semantic_db: Target, tmp_path: Path) -> None:
+    """Leads in 7 days, partners, free capacity, utilisation, days of cover and acceptance over 28
+    days: six metrics of three semantic models against the one mart that computes them all."""
+    got = {r["segment"]: r for r in mf_query(semantic_db, tmp_path, "--saved-query", "segment_health")}
+    want = _rows(
+        semantic_db,
+        """
+        select segment_id::text as segment, branch || ' / ' || region_code as label, leads_7d,
+               capacity_partners, free_capacity, utilization, days_of_cover, acceptance_rate_28d,
+               health_class
+        from analytics.segment_supply_demand
+        """,
+    )
+    assert sum(r["leads_7d"] for r in want) > 0
+    assert any(r["days_of_cover"] is not None for r in want)
+    assert any(r["utilization"] for r in want) and any(r["acceptance_rate_28d"] for r in want)
+    assert {s for s, r in got.items() if r["segment__health_class"]} == {r["segment"] for r in want}
+    for row in want:
+        mf = got[row["segment"]]
+        assert mf["segment__segment_label"] == row["label"]
+        assert mf["segment__health_class"] == row["health_class"]
+        assert _int(mf["leads_last_7_days"]) == row["leads_7d"], row
+        assert _int(mf["partners"]) == row["capacity_partners"], row
+        assert _int(mf["free_capacity"]) == row["free_capacity"], row
+        assert _close(mf["utilization"], row["utilization"], 4), (mf, row)
+        assert _close(mf["days_of_cover"], row["days_of_cover"], 2), (mf, row)
+        assert _close(mf["acceptance_rate_28d"], row["acceptance_rate_28d"], 4), (mf, row)
+
+
+def test_leads_and_acceptance_by_province_and_week_equal_a_sum_of_the_stats(
+    semantic_db: Target, tmp_path: Path
+) -> None:
+    """A day range by province (through the segment dimension) and week, recounted from
+    lead_generation_stats with the region seeds (not the semantic layer's segments mart)."""
+    start, end = "(now() at time zone 'Europe/Amsterdam')::date - 30", "(now() at time zone 'Europe/Amsterdam')::date - 3"
+    day = "{{ TimeDimension('metric_time', 'day') }}"
+    got = mf_query(
+        semantic_db, tmp_path,
+        "--metrics", "leads_generated,leads_accepted,acceptance_rate",
+        "--group-by", "segment__province,metric_time__week",
+        "--where", f"{day} >= {start}", "--where", f"{day} <= {end}",
+    )
+    want = _rows(
+        semantic_db,
+        f"""
+        with regions as (
+            select province_code as region_code, province_code from seeds.region_provinces
+            union all
+            select municipality_code, province_code from seeds.region_municipalities
+        )
+        select regions.province_code as province, date_trunc('week', stats.date)::date as week,
+               sum(stats.leads_generated) as generated, sum(stats.leads_accepted) as accepted,
+               sum(stats.leads_accepted)::numeric
+               / nullif(sum(stats.leads_accepted + stats.leads_rejected), 0) as acceptance_rate
+        from analytics.lead_generation_stats as stats
+        inner join public.lead_segments as s on s.id = stats.segment_id
+        left join regions on regions.region_code = s.region
+        where stats.date between {start} and {end}
+        group by 1, 2
+        """,
+    )
+    assert len({r["province"] for r in want}) > 3 and sum(r["generated"] for r in want) > 100
+    got_by_key = {(r["segment__province"] or None, r["metric_time__week"][:10]): r for r in got}
+    assert got_by_key.keys() == {(r["province"], r["week"].isoformat()) for r in want}
+    for row in want:
+        mf = got_by_key[(row["province"], row["week"].isoformat())]
+        assert (_int(mf["leads_generated"]), _int(mf["leads_accepted"])) == (row["generated"], row["accepted"])
+        assert _close(mf["acceptance_rate"], row["acceptance_rate"], 12), (mf, row)
+
+
+def test_campaign_ratios_equal_campaign_performance(semantic_db: Target, tmp_path: Path) -> None:
+    metrics = "spend,clicks,impressions,campaign_leads,ctr,cpc,cpl,cpl_vs_target"
+    got = {r["campaign"]: r for r in mf_query(semantic_db, tmp_path, "--metrics", metrics, "--group-by", "campaign")}
+    want = _rows(
+        semantic_db,
+        "select campaign_id::text as campaign, spend, clicks, impressions, leads, ctr, cpc, cpl, cpl_vs_target"
+        " from analytics.campaign_performance",
+    )
+    assert sum(1 for r in want if r["cpl"] is not None) > 10
+    assert any(r["cpl_vs_target"] is not None for r in want)
+    assert got.keys() == {r["campaign"] for r in want}
+    for row in want:
+        mf = got[row["campaign"]]
+        assert _num(mf["spend"]) == row["spend"] and _int(mf["campaign_leads"]) == row["leads"], row
+        assert (_int(mf["clicks"]), _int(mf["impressions"])) == (row["clicks"], row["impressions"]), row
+        assert _close(mf["ctr"], row["ctr"], 6), (mf, row)
+        for ratio in ("cpc", "cpl", "cpl_vs_target"):
+            assert _close(mf[ratio], row[ratio], 4), (ratio, mf, row)
+
+    # over several campaigns: CPL is total spend / total leads per channel, never a mean of CPLs
+    by_channel = {r["campaign__channel"]: r for r in mf_query(
+        semantic_db, tmp_path, "--metrics", "cpl", "--group-by", "campaign__channel")}
+    channels = _rows(
+        semantic_db,
+        "select channel, sum(spend) / nullif(sum(leads), 0) as cpl, avg(cpl) as mean_cpl"
+        " from analytics.campaign_performance group by channel",
+    )
+    assert len(channels) > 1
+    for row in channels:
+        assert _close(by_channel[row["channel"]]["cpl"], row["cpl"], 10), row
+    assert any(row["cpl"] and abs(row["cpl"] - row["mean_cpl"]) > Decimal("0.01") for row in channels)
+
+
+def test_plan_attainment_and_conversion_rate_equal_their_marts(semantic_db: Target, tmp_path: Path) -> None:
+    plans = {r["plan"]: r for r in mf_query(
+        semantic_db, tmp_path, "--metrics", "plan_attainment,plan_actual_leads", "--group-by", "plan")}
+    want = _rows(
+        semantic_db,
+        "select plan_id::text as plan, actual_leads, share_of_target from analytics.segment_plan_vs_actual",
+    )
+    assert sum(1 for r in want if r["share_of_target"]) > 10
+    assert plans.keys() == {r["plan"] for r in want}
+    for row in want:
+        assert _int(plans[row["plan"]]["plan_actual_leads"]) == row["actual_leads"], row
+        assert _close(plans[row["plan"]]["plan_attainment"], row["share_of_target"], 4), row
+
+    pages = {r["partner"]: r for r in mf_query(
+        semantic_db, tmp_path,
+        "--metrics", "landing_page_views,landing_page_conversion_rate", "--group-by", "partner")}
+    partners = _rows(
+        semantic_db,
+        "select partner_id::text as partner, total_views, conversion_rate"
+        " from analytics.partner_marketing_performance where landing_pages_total > 0",
+    )
+    assert sum(1 for r in partners if r["conversion_rate"]) > 10
+    assert pages.keys() == {r["partner"] for r in partners}
+    for row in partners:
+        assert _int(pages[row["partner"]]["landing_page_views"]) == row["total_views"], row
+        assert _close(pages[row["partner"]]["landing_page_conversion_rate"], row["conversion_rate"], 6), row
