@@ -4,11 +4,12 @@
 -- _metricflow__time_spine.yml.
 with days as (
     select spine_day.day_at::date as date_day
-    from generate_series(
-        '{{ var("lead_created_at_min") }}'::date::timestamp,
-        '{{ var("lead_created_at_max") }}'::date::timestamp,
-        interval '1 day'
-    ) as spine_day (day_at)
+    from
+        generate_series(
+            '{{ var("lead_created_at_min") }}'::date::timestamp,
+            '{{ var("lead_created_at_max") }}'::date::timestamp,
+            interval '1 day'
+        ) as spine_day (day_at)
 )
 
 select date_day from days

@@ -14,8 +14,8 @@ final as (
         page_source,
         (created_at at time zone '{{ var("timezone") }}')::date as created_date,
         (published_at at time zone '{{ var("timezone") }}')::date as published_date,
-        cast(coalesce(views_count, 0) as bigint) as views,
-        cast(coalesce(conversions_count, 0) as bigint) as conversions,
+        cast(coalesce(views_count, 0) as bigint) as total_views,
+        cast(coalesce(conversions_count, 0) as bigint) as total_conversions,
         cast(round(cast(conversions_count as numeric) / nullif(views_count, 0), 6) as numeric)
             as conversion_rate
     from landing_pages
