@@ -431,21 +431,26 @@ def mf_command(ctx: typer.Context) -> None:
 
     from leadgen.config import LIBPQ_VARS, PROJECT_ROOT, resolve_target
 
+    bin_dir = Path(sys.executable).parent
+    args = list(ctx.args)
+    if not args or "--help" in args:  # mf's own help; no database needed
+        shown = subprocess.run([str(bin_dir / "mf"), *(args or ["--help"])], capture_output=True,
+                               text=True, check=False)
+        typer.echo("Usage: leadgen mf ARGS  (mf ARGS on leadgen's database, after a dbt parse)\n")
+        typer.echo(shown.stdout + shown.stderr, nl=False)
+        raise typer.Exit(shown.returncode)
     target = resolve_target()
     env = {k: v for k, v in os.environ.items() if k not in (*LIBPQ_VARS, "PGSSLMODE", "DATABASE_URL")}
     env.update(target.env)
-    bin_dir = Path(sys.executable).parent
-    args = list(ctx.args)
-    if args and "--help" not in args:
-        parsed = subprocess.run(
-            [str(bin_dir / "dbt"), "--quiet", "parse", "--project-dir", str(PROJECT_ROOT),
-             "--profiles-dir", str(PROJECT_ROOT), "--target-path", "target"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False,
-        )
-        if parsed.returncode != 0:
-            raise RuntimeError(f"dbt parse failed: {parsed.stdout[-2000:]} {parsed.stderr[-1000:]}")
-    os.chdir(PROJECT_ROOT)
-    os.execve(str(bin_dir / "mf"), ["mf", *args], env)
+    parsed = subprocess.run(
+        [str(bin_dir / "dbt"), "--quiet", "parse", "--project-dir", str(PROJECT_ROOT),
+         "--profiles-dir", str(PROJECT_ROOT), "--target-path", "target"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    if parsed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {parsed.stdout[-2000:]} {parsed.stderr[-1000:]}")
+    ran = subprocess.run([str(bin_dir / "mf"), *args], cwd=PROJECT_ROOT, env=env, check=False)
+    raise typer.Exit(ran.returncode)
 
 
 def _redact(message: str) -> str:
