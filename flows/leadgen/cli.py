@@ -287,6 +287,18 @@ def run_assign() -> None:
     typer.echo(f"assign: {assign()} leads.segment_id values changed")
 
 
+@run_app.command("check-history")
+def run_check_history() -> None:
+    """The recount invariants over the whole history (weekly; the nightly build checks recent days)."""
+    from leadgen.check import require_platform
+
+    require_platform()
+    from leadgen.pipeline import check_history
+
+    check_history()
+    typer.echo("check-history: every day of the history is consistent")
+
+
 @run_app.command("daily")
 def run_daily(
     retry: Annotated[
@@ -323,7 +335,7 @@ def backfill_command(
         bool, typer.Option("--yes", help="Confirm a range of more than 366 days (after clipping).")
     ] = False,
 ) -> None:
-    """Rebuild analytics.lead_generation_stats for a date range, day by day (idempotent).
+    """Recount analytics.lead_generation_stats for a date range, in chunks of 92 days (idempotent).
 
     A start before the first lead day is moved to it; more than 366 days need --yes."""
     from leadgen.check import require_platform
@@ -394,6 +406,23 @@ def demo_command(
     from leadgen.demo import run_demo
 
     run_demo(fresh=fresh, partners=partners, leads=leads, days=days, seed=seed)
+
+
+@app.command("report")
+def report_command(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Output file (default: reports/index.html or LEADGEN_REPORT_PATH)."),
+    ] = None,
+) -> None:
+    """Rewrite the HTML report (reports/index.html) from the marts, now: what to act on, health,
+    supply and demand, plans, campaigns, the last 28 days. No dbt run; `run daily` also writes it."""
+    from leadgen.preflight import check_database
+
+    target = check_database()
+    from leadgen.report import write_report
+
+    typer.echo(f"report: {write_report(target, output)}  (open it in a browser)")
 
 
 @app.command("docs")

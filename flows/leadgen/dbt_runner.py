@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.contracts.graph.manifest import Manifest
 
 from leadgen.config import PROJECT_ROOT, Target, resolve_target
 from leadgen.dbt_messages import one_line
@@ -78,9 +79,9 @@ def _with_project_flags(args: list[str]) -> list[str]:
     return [*args, *extra]
 
 
-def _invoke(args: list[str]) -> dbtRunnerResult:
-    if not _in_prefect_run():
-        return dbtRunner().invoke(_with_project_flags(args))
+def _invoke(args: list[str], manifest: Manifest | None = None) -> dbtRunnerResult:
+    if manifest is not None or not _in_prefect_run():
+        return dbtRunner(manifest=manifest).invoke(_with_project_flags(args))
     from prefect_dbt.core.runner import PrefectDbtRunner
     from prefect_dbt.core.settings import PrefectDbtSettings
 
@@ -122,11 +123,17 @@ def outcome(result: dbtRunnerResult) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
 
 
-def run_dbt(args: list[str], target: Target | None = None) -> dbtRunnerResult:
-    """Run ``dbt <args>`` in-process against ``target``; raise :class:`DbtRunError` unless it succeeds."""
+def run_dbt(
+    args: list[str], target: Target | None = None, manifest: Manifest | None = None
+) -> dbtRunnerResult:
+    """Run ``dbt <args>`` in-process against ``target``; raise :class:`DbtRunError` unless it succeeds.
+
+    ``manifest`` (from :func:`parse`) skips dbt's parsing, which a change of ``--vars`` otherwise
+    makes a full re-parse: repeated invocations (the backfill's chunks) cost one parse in all.
+    Such a call runs under dbt's own runner, not as per-node Prefect tasks."""
     target = target or resolve_target()
     with _target_environment(target), interruptible():  # Ctrl-C/SIGTERM: dbt cancels its queries
-        result = _invoke(list(args))
+        result = _invoke(list(args), manifest)
     if result.success:
         return result
     command = " ".join(args)
@@ -137,6 +144,16 @@ def run_dbt(args: list[str], target: Target | None = None) -> dbtRunnerResult:
     detail = "; ".join(failures) if failures else "see the dbt log"
     suffix = f" ({skipped} downstream nodes skipped)" if skipped else ""
     raise DbtRunError(f"dbt {command} failed: {detail}{suffix}")
+
+
+def parse(target: Target | None = None) -> Manifest:
+    """The project's manifest (``dbt parse``), for :func:`run_dbt` calls that should not re-parse."""
+    with _target_environment(target or resolve_target()), interruptible():
+        result = dbtRunner().invoke(_with_project_flags(["parse"]))
+    if not result.success:
+        raise DbtRunError(f"dbt parse failed: {result.exception}")
+    manifest: Manifest = result.result
+    return manifest
 
 
 def previous_run_failed(command: str = "build") -> bool:

@@ -3,8 +3,9 @@
 - `refresh-partner-stats`: refresh the partner_performance_stats MV (also the first step of daily).
 - `assign` (every 10 minutes): lead -> segment for new and changed leads, then the write-back.
 - `daily` (03:00 Europe/Amsterdam): MV refresh, dbt build of the assignment, write-back, dbt build of
-  the other marts, summary (a failing mart never holds up the assignment and its write-back).
-- `backfill` (on demand): rebuild lead_generation_stats for a date range, day by day.
+  the other marts, summary, report (a failing mart never holds up the assignment and its write-back).
+- `backfill` (on demand): recount lead_generation_stats for a date range, in chunks of 92 days.
+- `check-history` (Sundays 05:00): the recount invariants over the whole history.
 - `migrate` (on demand, leadgen.migrate): apply pending migrations.
 
 Every flow holds a run lock (a PostgreSQL advisory lock per flow name, see leadgen.locks), so two
@@ -20,7 +21,8 @@ import contextlib
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from prefect import flow, get_run_logger, task
@@ -37,8 +39,13 @@ from leadgen.preflight import amsterdam_today, clip_to_first_lead, first_lead_da
 from leadgen.stopping import STOP_HOOKS
 from leadgen.summary import Summary, headline, load_summary, to_markdown
 
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
+
 ASSIGNMENT_MART = "analytics.lead_segment_assignments"
 STATS_MODEL = "lead_generation_stats"
+# Days a backfill recounts per dbt run: a year is four runs (a progress step each).
+BACKFILL_CHUNK_DAYS = 92
 FIRST_RUN = "the assignment mart does not exist yet"
 
 
@@ -182,13 +189,50 @@ def summary_task(target: Target) -> Summary:
     return summary
 
 
-@task(name="rebuild-stats-day", cache_policy=NO_CACHE)
-def rebuild_stats_day_task(target: Target, day: date) -> None:
-    """Rebuild ``lead_generation_stats`` for one Amsterdam day (replaces that day's rows)."""
-    dbt_vars = f"{{stats_start_date: '{day.isoformat()}', stats_end_date: '{day.isoformat()}'}}"
+REPORT_ARTIFACT = "leadgen-daily-report"
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def report_task(target: Target) -> Path | None:
+    """Rewrite the HTML report from the marts (leadgen.report) and publish where it is, with the
+    first actions, as a Prefect markdown artifact next to the summary.
+
+    A report that cannot be written is logged as a warning and does not fail the run: the marts
+    and the write-back are what the run is for, the page is a view of them (``leadgen report``
+    rewrites it on demand)."""
+    from leadgen.report import default_report_path, write_report
+
+    logger = get_run_logger()
+    path = default_report_path()
+    try:
+        written = write_report(target, path)
+    except Exception as exc:  # any failure of the view leaves the run's result alone
+        logger.warning("report not written to %s: %s", path, exc)
+        create_markdown_artifact(
+            key=REPORT_ARTIFACT, markdown=f"# leadgen report\n\nNot written to `{path}`: {exc}",
+            description="leadgen report (not written)",
+        )
+        return None
+    logger.info("report written: %s", written)
+    create_markdown_artifact(
+        key=REPORT_ARTIFACT,
+        markdown=f"# leadgen report\n\n[{written}]({written.as_uri()}) on the machine that ran the flow "
+        "(self-contained HTML; `leadgen report` rewrites it from the marts).",
+        description=f"leadgen report: {written}",
+    )
+    return written
+
+
+@task(name="recount-stats-range", cache_policy=NO_CACHE)
+def recount_stats_range_task(target: Target, start: date, end: date, manifest: Manifest) -> None:
+    """Recount ``lead_generation_stats`` for the Amsterdam days ``start..end`` (one dbt run, one
+    transaction: an interrupted chunk leaves the days as they were)."""
+    dbt_vars = f"{{stats_start_date: '{start.isoformat()}', stats_end_date: '{end.isoformat()}'}}"
     started = time.monotonic()
-    dbt_runner.run_dbt(["run", "--select", STATS_MODEL, "--vars", dbt_vars], target)
-    get_run_logger().info("%s rebuilt for %s in %.1f s", STATS_MODEL, day, time.monotonic() - started)
+    args = ["--quiet", "run", "--select", STATS_MODEL, "--vars", dbt_vars]  # the line below says it
+    dbt_runner.run_dbt(args, target, manifest=manifest)
+    seconds = time.monotonic() - started
+    get_run_logger().info("%s recounted %s..%s in %.1f s", STATS_MODEL, start, end, seconds)
 
 
 @task(name="test-stats", cache_policy=NO_CACHE)
@@ -197,6 +241,16 @@ def test_stats_task(target: Target) -> None:
     assignment mart run in daily: between two daily runs `assign` moves today's leads ahead."""
     result = dbt_runner.run_dbt(["test", "--select", STATS_MODEL, "--exclude", "test_type:singular"], target)
     get_run_logger().info("dbt test %s: %s", STATS_MODEL, dbt_runner.outcome(result))
+
+
+@task(name="test-whole-history", cache_policy=NO_CACHE)
+def test_whole_history_task(target: Target) -> None:
+    """The data tests of the history-sized marts and the invariants that recount them, over every
+    day (the nightly build checks the last data_test_lookback_days days)."""
+    args = ["test", "--select", f"{ASSIGNMENT_MART.split('.')[1]} {STATS_MODEL}",
+            "--exclude-resource-type", "unit_test", "--vars", "{data_test_lookback_days: 0}"]
+    result = dbt_runner.run_dbt(args, target)
+    get_run_logger().info("dbt test over the whole history: %s", dbt_runner.outcome(result))
 
 
 @task(name="check-platform", cache_policy=NO_CACHE)
@@ -211,6 +265,13 @@ def check_platform_task(target: Target) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def _summary_and_report(target: Target) -> Summary:
+    """The summary artifact, then the report written from the same marts (its own artifact)."""
+    summary = summary_task(target)
+    report_task(target)
+    return summary
+
+
 def _is_flow_retry() -> bool:
     """True when Prefect re-runs this flow run (flow retries, or "Retry" in the UI)."""
     return (flow_run.run_count or 1) > 1
@@ -250,7 +311,8 @@ def assign() -> int:
 @flow(name="daily", on_crashed=STOP_HOOKS)
 def daily(retry: bool = False) -> Summary:
     """Refresh the MV -> dbt build of the assignment -> write-back -> dbt build of the other marts
-    (incl. today's capacity capture) -> summary. A failure in the other marts fails the run, naming
+    (incl. today's capacity capture and segment_actions) -> summary -> report (reports/index.html,
+    or LEADGEN_REPORT_PATH). A failure in the other marts fails the run, naming
     every failing node, after the write-back and the summary. ``retry`` (or a Prefect retry of the
     run) re-runs only the dbt nodes that failed, then what had not run yet."""
     target = resolve_target()
@@ -262,23 +324,25 @@ def daily(retry: bool = False) -> Summary:
             if failed is not None and REST_PART[1] in failed[1]:  # the marts part failed last time
                 dbt_build_task(target, retry_failed=True)
                 write_back_task(target)
-                return summary_task(target)
+                return _summary_and_report(target)
             dbt_build_task(target, retry_failed=failed is not None, part=ASSIGNMENT_PART)
             write_back_task(target)
             try:
                 dbt_build_task(target, part=REST_PART)
             except dbt_runner.DbtRunError as marts_failure:
-                with contextlib.suppress(Exception):  # the summary of what did build, if it can
-                    summary_task(target)
+                with contextlib.suppress(Exception):  # the summary and report of what did build, if it can
+                    _summary_and_report(target)
                 raise marts_failure from None
-            return summary_task(target)
+            return _summary_and_report(target)
     except FlowAlreadyRunningError as exc:
         return refused_run(exc)
 
 
 @flow(name="backfill", on_crashed=STOP_HOOKS)
 def backfill(start: date, end: date, progress: bool = True) -> int:
-    """Rebuild ``lead_generation_stats`` for ``start..end`` (Amsterdam days), day by day; idempotent.
+    """Recount ``lead_generation_stats`` for ``start..end`` (Amsterdam days), in chunks of
+    BACKFILL_CHUNK_DAYS days (one dbt run each, one parse in all); idempotent. A repair tool: the
+    daily run already follows every change of old leads.
 
     Capacity history is not rebuilt: a past day's capacity cannot be observed after the fact; each
     day keeps the capture it had (or the nearest earlier one, as the model documents).
@@ -296,26 +360,46 @@ def backfill(start: date, end: date, progress: bool = True) -> int:
     try:
         with run_lock("backfill", target), serialized(MARTS, target, on_wait=logger.info):
             check_platform_task(target)
-            _rebuild_days(target, days, progress=progress)
+            _recount_chunks(target, days, progress=progress)
             test_stats_task(target)
     except FlowAlreadyRunningError as exc:
         return refused_run(exc)
-    logger.info("backfill %s..%s: %s days rebuilt", start, end, len(days))
+    logger.info("backfill %s..%s: %s days recounted", start, end, len(days))
     return len(days)
 
 
-def _rebuild_days(target: Target, days: list[date], *, progress: bool) -> None:
+@flow(name="check-history", on_crashed=STOP_HOOKS)
+def check_history() -> Any:
+    """Weekly (Sunday 05:00 Europe/Amsterdam): the recount invariants and the assignment's tests
+    over the whole history, which the nightly build checks for the recent days only. A failure
+    names the inconsistent days; `leadgen backfill` over them repairs the stats."""
+    target = resolve_target()
+    try:
+        with run_lock("check-history", target), serialized(MARTS, target, on_wait=get_run_logger().info):
+            check_platform_task(target)
+            test_whole_history_task(target)
+    except FlowAlreadyRunningError as exc:
+        return refused_run(exc)
+    return None
+
+
+def _recount_chunks(target: Target, days: list[date], *, progress: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    chunks = [days[i : i + BACKFILL_CHUNK_DAYS] for i in range(0, len(days), BACKFILL_CHUNK_DAYS)]
+    manifest = dbt_runner.parse(target)
     columns = (
         TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
     )
     with Progress(*columns, disable=not progress) as bar:
-        job = bar.add_task(str(days[0]), total=len(days))
-        for day in days:
-            bar.update(job, description=str(day))
-            rebuild_stats_day_task(target, day)
-            bar.advance(job)
+        job = bar.add_task(f"{days[0]}..{days[-1]}", total=len(days))
+        for chunk in chunks:
+            bar.update(job, description=f"{chunk[0]}..{chunk[-1]}")
+            recount_stats_range_task(target, chunk[0], chunk[-1], manifest)
+            bar.advance(job, len(chunk))
 
 
-FLOWS = {"assign": assign, "daily": daily, "refresh": refresh_partner_stats, "backfill": backfill}
+FLOWS = {
+    "assign": assign, "daily": daily, "refresh": refresh_partner_stats, "backfill": backfill,
+    "check-history": check_history,
+}

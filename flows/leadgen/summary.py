@@ -1,9 +1,10 @@
-"""The daily summary: yesterday's leads per segment, acceptance, capacity and health, from the marts.
+"""The daily summary: yesterday's leads per segment, acceptance, capacity and health, from the marts,
+and the next actions.
 
 Every number is read from the marts (``analytics.lead_generation_stats`` for the day,
-``analytics.segment_supply_demand`` for capacity and the health class); nothing is recomputed
-here. The same table is printed on the terminal (rich) and published as a Prefect markdown
-artifact.
+``analytics.segment_supply_demand`` for capacity and the health class, ``analytics.segment_actions``
+for what to do, ranked by impact); nothing is recomputed here. The same tables are printed on the
+terminal (rich) and published as a Prefect markdown artifact.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from leadgen.db import connect
 # Presentation order of the health classes (the classes themselves are decided in dbt).
 HEALTH_ORDER = ("unhealthy", "supply_constrained", "demand_constrained", "healthy")
 TOP_SEGMENTS = 15
+TOP_ACTIONS = 10
+
+# The actions of the day, most leads at stake first (the ranking is the mart's impact_rank).
+_ACTIONS_SQL = """
+select impact_rank, branch, region_code, rule, action, impact_leads_per_week, reason
+from analytics.segment_actions
+order by impact_rank
+"""
 
 # One row per segment that has stats for the day or is active now (full outer join of two marts).
 _SEGMENTS_SQL = """
@@ -77,10 +86,26 @@ class SegmentLine:
         return f"{self.branch} / {self.region_code}"
 
 
+@dataclass(frozen=True)
+class ActionLine:
+    impact_rank: int
+    branch: str | None
+    region_code: str | None
+    rule: str
+    action: str
+    impact_leads_per_week: Decimal
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.branch} / {self.region_code}"
+
+
 @dataclass
 class Summary:
     day: date
     segments: list[SegmentLine] = field(default_factory=list)
+    actions: list[ActionLine] = field(default_factory=list)
 
     @property
     def total_leads(self) -> int:
@@ -128,8 +153,14 @@ def load_summary(target: Target | None = None, day: date | None = None) -> Summa
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_SEGMENTS_SQL, {"day": day})
         rows = cur.fetchall()
+        actions: list[dict[str, object]] = []
+        cur.execute("select to_regclass('analytics.segment_actions') is not null as built")
+        built = cur.fetchone()
+        if built and built["built"]:  # absent until the marts part of the first daily ran
+            cur.execute(_ACTIONS_SQL)
+            actions = cur.fetchall()
     lines = [SegmentLine(**{**row, "segment_id": str(row["segment_id"])}) for row in rows]
-    return Summary(day=day, segments=lines)
+    return Summary(day=day, segments=lines, actions=[ActionLine(**a) for a in actions])  # type: ignore[arg-type]
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -185,7 +216,20 @@ def to_markdown(summary: Summary) -> str:
         lines += [*table(attention[:TOP_SEGMENTS]), ""]
     else:
         lines += ["None: every active segment is healthy.", ""]
-    lines.append("Source: analytics.lead_generation_stats, analytics.segment_supply_demand.")
+    title = f"## Next actions ({len(summary.actions)}, first {TOP_ACTIONS}, most leads/week at stake first)"
+    lines += [title, ""]
+    if summary.actions:
+        lines += ["| # | segment | action | leads/week | reason |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {a.impact_rank} | {a.label} | {a.action} | {_num(a.impact_leads_per_week)} | {a.reason} |"
+            for a in summary.actions[:TOP_ACTIONS]
+        ]
+        lines.append("")
+    else:
+        lines += ["None.", ""]
+    lines.append(
+        "Source: analytics.lead_generation_stats, analytics.segment_supply_demand, analytics.segment_actions."
+    )
     return "\n".join(lines)
 
 
@@ -204,4 +248,15 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
             table.add_column(column, justify="left" if i in (0, 7) else "right", no_wrap=i in (0, 7))
         for s in rows:
             table.add_row(*_cells(s))
+        console.print(table)
+    if summary.actions:
+        table = Table(
+            title=f"Next actions ({len(summary.actions)}, first {TOP_ACTIONS}; analytics.segment_actions)",
+            title_justify="left",
+        )
+        for column in ("#", "segment", "action", "leads/week", "reason"):
+            table.add_column(column, justify="right" if column in ("#", "leads/week") else "left",
+                             no_wrap=column in ("segment", "action"))
+        for a in summary.actions[:TOP_ACTIONS]:
+            table.add_row(str(a.impact_rank), a.label, a.action, _num(a.impact_leads_per_week), a.reason)
         console.print(table)

@@ -1,7 +1,7 @@
 -- Per segment and Amsterdam day, lead_generation_stats counts exactly the leads the
 -- assignment mart puts in that segment on that day, and the buckets never exceed the total.
--- (If it fails after leads were re-assigned on days before the lookback window, rebuild those
--- days: dbt build -s lead_generation_stats --vars '{stats_start_date: ..., stats_end_date: ...}'.)
+-- The stats recount every day whose leads changed, so a failure is a real inconsistency
+-- (repair: dbt build -s lead_generation_stats --vars '{stats_start_date: ..., stats_end_date: ...}').
 -- Days before today only: `assign` keeps assigning today's leads between two stats builds, so
 -- today is complete only inside the build that made it. Leads and days of the data-test window
 -- (macro data_test_window; var data_test_lookback_days, 0 = all history).

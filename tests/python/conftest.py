@@ -62,6 +62,35 @@ def pg15() -> Iterator[Target]:
         server15.stop()
 
 
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed with apt-get when absent (CI runs as root on a fresh machine,
+    so the browser check runs there); skipped with the reason only when it cannot be installed."""
+    import shutil
+
+    def found() -> str | None:
+        return next((p for p in (*CHROMIUM_PATHS, shutil.which("chromium")) if p and Path(p).exists()), None)
+
+    if path := found():
+        return path
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("chromium is not installed and cannot be (apt-get install chromium needs root on Debian)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900, check=False)
+    if result.returncode != 0:  # a fresh machine may not have the package lists yet
+        update = ["apt-get", "update"]
+        subprocess.run(update, env=env, capture_output=True, text=True, timeout=600, check=False)
+        result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900, check=False)
+    if (path := found()) is None:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:]
+        pytest.skip(f"chromium could not be installed (apt-get install chromium: {tail})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def make_db(server: Target) -> Iterator[Callable[..., Target]]:
     """Factory for throwaway databases on the test server; all dropped at session end."""

@@ -34,7 +34,11 @@ ASSIGNMENTS = """
            unmatched_reason, assigned_at
     from analytics.lead_segment_assignments order by lead_id
 """
-STATS = "select * from analytics.lead_generation_stats order by segment_id, date"
+STATS = """
+    select segment_id, date, leads_generated, leads_accepted, leads_rejected, leads_pending,
+           capacity_partners, capacity_total_leads, acceptance_rate
+    from analytics.lead_generation_stats order by segment_id, date
+"""
 
 
 # --- read-only checks on the shared build -------------------------------------------------

@@ -40,6 +40,7 @@ def _use_target(mp: pytest.MonkeyPatch, target: Target, dbt_target_path: Path) -
     for key, value in target.env.items():
         mp.setenv(key, value)
     mp.setenv("DBT_TARGET_PATH", str(dbt_target_path))
+    mp.setenv("LEADGEN_REPORT_PATH", str(dbt_target_path / "report" / "index.html"))
 
 
 def eventually(check: Callable[[], T], timeout: float = 60) -> T:
@@ -230,6 +231,29 @@ def test_daily_shows_every_dbt_node_as_a_task_and_publishes_the_summary(daily_ru
         eventually(check)
 
 
+def test_daily_writes_the_report_of_its_day_and_links_it_from_the_run(daily_run: DailyRun) -> None:
+    report = daily_run.dbt_target_path / "report" / "index.html"
+    [(today, actions, segments)] = _rows(
+        daily_run.target,
+        """select (now() at time zone 'Europe/Amsterdam')::date, count(*), count(distinct segment_id)
+           from analytics.segment_actions""",
+    )
+    assert actions > 0  # segment_actions is built by daily's marts part
+    html = report.read_text(encoding="utf-8")
+    assert f"Report for {today}" in html and f"Needs attention: {segments} segments" in html
+    assert f"<code>{daily_run.target.dbname}</code>" in html and "postgresql://" not in html
+    flow_run_id = daily_run.state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        key = ArtifactFilter(key=ArtifactFilterKey(any_=[pipeline.REPORT_ARTIFACT]))
+
+        def check() -> None:
+            artifacts = client.read_artifacts(artifact_filter=key, flow_run_filter=this_run)
+            assert artifacts and report.as_uri() in str(artifacts[0].data)
+
+        eventually(check)
+
+
 def test_the_summary_numbers_are_the_marts_numbers(daily_run: DailyRun) -> None:
     target = daily_run.target
     summary = load_summary(target)
@@ -286,7 +310,10 @@ def test_assign_settles_then_is_a_quick_no_op_and_picks_up_a_new_lead(daily_run:
 
 # --- backfill ----------------------------------------------------------------------------------
 def _stats(target: Target) -> list[tuple]:
-    return _rows(target, "select * from analytics.lead_generation_stats order by segment_id, date")
+    # every column but rebuilt_at (when a row was last recounted)
+    return _rows(target, "select segment_id, date, leads_generated, leads_accepted, leads_rejected,"
+                         " leads_pending, capacity_partners, capacity_total_leads, acceptance_rate"
+                         " from analytics.lead_generation_stats order by segment_id, date")
 
 
 def test_backfill_twice_over_the_same_range_gives_identical_tables(daily_run: DailyRun) -> None:
@@ -354,13 +381,16 @@ def test_prefect_yaml_passes_prefects_own_loader_with_the_schedules() -> None:
     configs, _ = _load_deploy_configs_and_actions(PREFECT_YAML, console=console)
     assert console.export_text() == ""  # the loader prints validation problems and skips the file
     by_name = {c["name"]: c for c in configs}
-    assert set(by_name) == {"daily", "assign", "refresh-partner-stats", "backfill", "migrate"}
+    assert set(by_name) == {
+        "daily", "assign", "refresh-partner-stats", "backfill", "migrate", "check-history"
+    }
     crons = {
         name: [_schedule_config_to_deployment_schedule(s)["schedule"] for s in c.get("schedules") or []]
         for name, c in by_name.items()
     }
     assert crons["daily"] == [CronSchedule(cron="0 3 * * *", timezone="Europe/Amsterdam")]
     assert crons["assign"] == [CronSchedule(cron="*/10 * * * *", timezone="Europe/Amsterdam")]
+    assert crons["check-history"] == [CronSchedule(cron="0 5 * * 0", timezone="Europe/Amsterdam")]
     assert crons["backfill"] == crons["migrate"] == crons["refresh-partner-stats"] == []
     for name, config in by_name.items():
         assert load_flow_from_entrypoint(config["entrypoint"]).name == name

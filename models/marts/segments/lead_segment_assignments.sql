@@ -3,346 +3,237 @@
         materialized='incremental',
         unique_key='lead_id',
         incremental_strategy='delete+insert',
-        pre_hook="{{ ensure_column_type(this, 'industry_id', 'text') }}",
+        pre_hook=[
+            "{{ ensure_column_type(this, 'industry_id', 'text') }}",
+            "{{ ensure_column(this, 'written_at', 'timestamptz') }}",
+        ],
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
-            "{{ ensure_index(this, 'segment_id_idx', '(segment_id)') }}",
+            "{{ ensure_index(this, 'segment_day_idx', '(segment_id, lead_created_at) include (status_bucket)') }}",
             "{{ ensure_index(this, 'unmatched_idx', '(reference_fingerprint) where segment_id is null') }}",
             "{{ ensure_index(this, 'watermark_idx', '(source_updated_at)') }}",
             "{{ ensure_index(this, 'assigned_at_idx', '(assigned_at)') }}",
+            "{{ ensure_index(this, 'written_at_idx', '(written_at)') }}",
             "{{ ensure_index(this, 'created_at_idx', '(lead_created_at) include (segment_id, status_bucket)') }}",
         ],
     )
 }}
--- depends_on: {{ ref('stg_public__lead_segments') }}, {{ ref('int_leads_bucketed') }}
--- depends_on: {{ ref('int_industry_branches') }}, {{ ref('int_pc4_regions') }}, {{ ref('int_region_keys') }}
--- One row per lead: its segment (sticky) or why it has none, with the lead's creation time and
--- status bucket (what lead_generation_stats counts, so it reads this table alone).
--- Sticky: a lead is resolved again only when it is new, when its own industry_id, postcode or
--- province changed (input_fingerprint), when it is unmatched and the reference data its
--- resolution reads changed since (reference_fingerprint: active segments, industry branches,
--- PC4 and region-name seeds), or when its segment was deleted. An incremental run
---   1. reads the leads updated since the newest source_updated_at here, minus a safety margin
---      for transactions that committed late (index range scan on leads.updated_at), and keeps
---      those whose fingerprint, status bucket or creation time differs from the stored one: a
---      cheap compare, so the write-back touching every lead's updated_at costs no re-resolution;
---   2. adds the unmatched rows whose reference_fingerprint is not the current one (range
---      scans of a partial index: none while the reference data is unchanged) and the rows of
---      deleted segments (the segment ids here, found by an index skip scan, one probe each);
---   3. resolves only those (int_leads_resolved, filtered on lead_id at the scan of
---      public.leads) and writes only rows that changed, plus the newest changed lead
---      (unchanged, to move the watermark): a re-run rewrites at most that one row.
--- Every step follows the number of changed leads, not the size of the history.
--- --full-refresh recomputes every lead from scratch (assigned_at = now).
-{%- set reference_fingerprint_sql -%}
-    -- what an unmatched lead's result depends on besides its own fields
-    select
-        md5(concat_ws(
-            '|',
-            (
-                select string_agg(concat_ws(',', s.segment_id, s.branch, s.region_code), ';' order by s.segment_id)
-                from {{ ref('stg_public__lead_segments') }} as s
-                where s.is_active
-            ),
-            (
-                select string_agg(concat_ws(',', i.industry_id, i.branch), ';' order by i.industry_id)
-                from {{ ref('int_industry_branches') }} as i
-            ),
-            (
-                select string_agg(concat_ws(',', p.pc4, p.municipality_code, p.province_code), ';' order by p.pc4)
-                from {{ ref('int_pc4_regions') }} as p
-            ),
-            (
-                select
-                    string_agg(
-                        concat_ws(',', k.region_key, k.region_code, k.province_code), ';'
-                        order by k.region_key, k.region_code
-                    )
-                from {{ ref('int_region_keys') }} as k
-            )
-        )) as reference_fingerprint
-{%- endset %}
+-- One row per lead: its segment (sticky) or why it has none. Rules and the incremental design
+-- are in the model's docs (_segments__models.yml).
+with leads as not materialized (
+    select * from {{ ref('int_leads_bucketed') }}
+),
+
+segments as (
+    select * from {{ ref('stg_public__lead_segments') }}
+),
+
+reference as (
+    select * from {{ ref('int_reference_data_fingerprinted') }}
+),
+
+previous as not materialized (
+    {% if is_incremental() %}select * from {{ this }}{% else %}{{ empty_from_contract() }}{% endif %}
+),
+
 {% if is_incremental() %}
-    {#- The watermark as a literal, so the planner sees how few leads are newer than it. -#}
-    {%- set updated_after = var('assignments_updated_after', none) -%}
-    {%- if updated_after is none and execute -%}
-        {%- set watermark_sql -%}
-            select (coalesce(max(source_updated_at), '-infinity') - interval '{{ var("assignment_late_commit_margin") }}')::text
-            from {{ this }}
-        {%- endset -%}
-        {%- set updated_after = run_query(watermark_sql).columns[0].values()[0] -%}
-    {%- endif %}
-    with recursive segments as (
-        select * from {{ ref('stg_public__lead_segments') }}
-    ),
-
-    reference as (
-        {{ reference_fingerprint_sql }}
-    ),
-
+    {%- set updated_after = watermark_literal(
+        "select max(source_updated_at) - interval '" ~ var('assignment_late_commit_margin') ~ "' from " ~ this,
+        override_var='assignments_updated_after',
+    ) %}
     changed_leads as (
+        -- leads updated since the watermark (index range scan), each with its row here (one
+        -- lead_id probe)
         select
             leads.lead_id,
-            leads.updated_at,
-            leads.created_at,
             leads.input_fingerprint,
-            leads.status_bucket
-        from {{ ref('int_leads_bucketed') }} as leads
-        where leads.updated_at > '{{ updated_after or "-infinity" }}'::timestamptz
+            leads.status_bucket,
+            leads.created_at,
+            stored_row.input_fingerprint as stored_input_fingerprint,
+            stored_row.status_bucket as stored_status_bucket,
+            stored_row.lead_created_at as stored_created_at,
+            stored_row.lead_id is null or stored_row.unmatched_reason = 'lead_deleted' as is_new,
+            row_number() over (order by leads.updated_at desc, leads.lead_id desc) = 1 as is_newest
+        from leads
+        left join lateral (
+            select
+                kept.lead_id,
+                kept.unmatched_reason,
+                kept.input_fingerprint,
+                kept.status_bucket,
+                kept.lead_created_at
+            from {{ this }} as kept
+            where kept.lead_id = leads.lead_id
+        ) as stored_row on true
+        where leads.updated_at > {{ updated_after }}::timestamptz
     ),
 
-    newest_change as (
-        -- always rewritten, so the watermark moves past touched-but-unchanged leads
-        select changed_leads.lead_id
-        from changed_leads
-        order by changed_leads.updated_at desc, changed_leads.lead_id desc
-        limit 1
-    ),
-
-    previous_segment_ids (segment_id) as (
-        -- the distinct segment ids of this table: an index skip scan, one probe per segment
-        (
-            select previous.segment_id
-            from {{ this }} as previous
-            where previous.segment_id is not null
-            order by previous.segment_id
-            limit 1
-        )
-
-        union all
-
-        select (
-            select previous.segment_id
-            from {{ this }} as previous
-            where previous.segment_id > previous_segment_ids.segment_id
-            order by previous.segment_id
-            limit 1
-        )
-        from previous_segment_ids
-        where previous_segment_ids.segment_id is not null
-    ),
-
-    deleted_segment_ids as (
-        select previous_segment_ids.segment_id
-        from previous_segment_ids
-        left join segments on previous_segment_ids.segment_id = segments.segment_id
-        where previous_segment_ids.segment_id is not null and segments.segment_id is null
-    ),
-
-    retry_ids as (
-        -- unmatched leads resolved against other reference data than today's: <, > and null as
-        -- three branches, so each is a range scan of the partial index (one OR'ed filter would
-        -- read every unmatched row of the history); none while the reference data is unchanged
-        select previous.lead_id
-        from {{ this }} as previous
-        where
-            previous.segment_id is null
-            and previous.reference_fingerprint < (select reference.reference_fingerprint from reference)
-
-        union all
-
-        select previous.lead_id
-        from {{ this }} as previous
-        where
-            previous.segment_id is null
-            and previous.reference_fingerprint > (select reference.reference_fingerprint from reference)
-
-        union all
-
-        select previous.lead_id
-        from {{ this }} as previous
-        where previous.segment_id is null and previous.reference_fingerprint is null
-
-        union all
-
-        -- leads whose segment was deleted
-        select previous.lead_id
-        from {{ this }} as previous
-        where previous.segment_id in (select deleted_segment_ids.segment_id from deleted_segment_ids)
+    counts as (
+        -- live leads <> leads here + new ones: some were deleted (or missed): then compare ids
+        select
+            (select count(*) from leads)
+            <> (
+                select count(*) from {{ this }}
+                where unmatched_reason is distinct from 'lead_deleted'
+            )
+            + (
+                select count(*) from changed_leads
+                where is_new
+            ) as is_off
     ),
 
     candidate_ids as (
-        -- new leads and leads whose own inputs, status bucket or creation time changed: one
-        -- lead_id index probe per changed lead (lateral + limit keeps the planner from hashing
-        -- a sequential scan of this whole table, which grows with the history)
-        select changed_leads.lead_id
-        from changed_leads
-        left join lateral (
-            select
-                previous.input_fingerprint,
-                previous.status_bucket,
-                previous.lead_created_at
-            from {{ this }} as previous
-            where previous.lead_id = changed_leads.lead_id
-            order by previous.lead_id
-            limit 1
-        ) as previous on true
+        -- new leads, leads whose own inputs, status bucket or creation time changed, and the
+        -- newest one (always rewritten, so the watermark moves on)
+        select changed_leads.lead_id from changed_leads
         where
-            previous.input_fingerprint is distinct from changed_leads.input_fingerprint
-            or previous.status_bucket is distinct from changed_leads.status_bucket
-            or previous.lead_created_at is distinct from changed_leads.created_at
-
+            changed_leads.is_newest
+            or changed_leads.input_fingerprint is distinct from changed_leads.stored_input_fingerprint
+            or changed_leads.status_bucket is distinct from changed_leads.stored_status_bucket
+            or changed_leads.created_at is distinct from changed_leads.stored_created_at
         union
-
-        select newest_change.lead_id from newest_change
-
+        -- unmatched leads resolved against other reference data (partial index)
+        select unmatched.lead_id from {{ this }} as unmatched
+        where
+            unmatched.segment_id is null
+            and unmatched.unmatched_reason <> 'lead_deleted'
+            and unmatched.reference_fingerprint is distinct from (select reference.reference_fingerprint from reference)
         union
-
-        select retry_ids.lead_id from retry_ids
+        -- leads of deleted segments
+        select orphaned.lead_id from {{ this }} as orphaned
+        where orphaned.segment_id in (
+                select kept.segment_id from ({{ distinct_values(this, 'segment_id') }}) as kept
+                where kept.segment_id not in (select segments.segment_id from segments)
+            )
+        union
+        -- leads the watermark missed
+        select leads.lead_id from leads
+        where
+            (select counts.is_off from counts)
+            and not exists (
+                select 1 from {{ this }} as kept
+                where kept.lead_id = leads.lead_id
+            )
     ),
 
-    previous as (
-        -- referenced once: inlined, so the join can use the lead_id index
-        select * from {{ this }}
-    ),
-
-    resolved as (
-        -- = any(array(...)) is a plain condition on leads.id, applied at the scan of
-        -- public.leads (primary key), so only these leads are parsed and resolved
-        select * from {{ ref('int_leads_resolved') }}
-        where lead_id = any(array(select candidate_ids.lead_id from candidate_ids))
-    ),
-{% else %}
-    with resolved as (
-        select * from {{ ref('int_leads_resolved') }}
-    ),
-
-    reference as (
-        {{ reference_fingerprint_sql }}
-    ),
-
-    previous as (
-        -- a first or full-refresh run keeps nothing
-        select
-            null::uuid as lead_id,
-            null::uuid as segment_id,
-            null::text as branch,
-            null::text as region_code,
-            null::text as region_source,
-            null::boolean as is_region_conflict,
-            null::text as unmatched_reason,
-            null::timestamptz as assigned_at,
-            null::text as status_bucket,
-            null::timestamptz as lead_created_at,
-            null::text as industry_id,
-            null::integer as postcode_pc4,
-            null::text as province_key,
-            null::text as input_fingerprint,
-            null::text as reference_fingerprint,
-            null::timestamptz as source_updated_at
-        where false
+    deleted_leads as (
+        -- kept as a row with reason lead_deleted: the stats see the day it leaves
+        select kept.* from {{ this }} as kept
+        where
+            (select counts.is_off from counts)
+            and kept.unmatched_reason is distinct from 'lead_deleted'
+            and not exists (
+                select 1 from leads
+                where leads.lead_id = kept.lead_id
+            )
     ),
 {% endif %}
 
+resolved as (
+    -- = any(array(...)) reaches the primary key of public.leads: only candidates are resolved
+    select * from {{ ref('int_leads_resolved') }}
+    {% if is_incremental() %}where lead_id = any(array(select candidate_ids.lead_id from candidate_ids)){% endif %}
+),
+
 decided as (
+    -- sticky: a lead whose own inputs are unchanged keeps its segment while the segment exists,
+    -- active or not, whatever its status
     select
-        resolved.lead_id,
-        result.segment_id,
-        result.branch,
-        result.region_code,
-        result.region_source,
-        result.is_region_conflict,
-        result.unmatched_reason,
-        resolved.status_bucket,
-        resolved.created_at as lead_created_at,
-        resolved.industry_id,
-        resolved.postcode_pc4,
-        resolved.province_key,
-        resolved.input_fingerprint,
-        -- only an unmatched result depends on it (a matched one is sticky): NULL when matched, so
-        -- a row's content does not depend on which run last rewrote it
+        resolved.*,
+        previous.assigned_at as previous_assigned_at,
+        previous.written_at as previous_written_at,
+        row(
+            previous.segment_id, previous.branch, previous.region_code, previous.region_source,
+            previous.is_region_conflict, previous.unmatched_reason
+        )::text as previous_result,
+        row(
+            previous.status_bucket, previous.lead_created_at, previous.industry_id, previous.postcode_pc4,
+            previous.province_key, previous.input_fingerprint, previous.reference_fingerprint
+        )::text as previous_inputs,
+        case when kept.is_kept then previous.segment_id else resolved.segment_id end as result_segment_id,
+        case when kept.is_kept then previous.branch else resolved.branch end as result_branch,
+        case when kept.is_kept then previous.region_code else resolved.region_code end as result_region_code,
+        case when kept.is_kept then previous.region_source else resolved.region_source end as result_region_source,
         case
-            when result.segment_id is null then (select reference.reference_fingerprint from reference)
-        end as reference_fingerprint,
-        resolved.updated_at as source_updated_at,
-        previous.lead_id is not null as has_previous,
-        -- record text: NULL-safe comparison of the whole result
-        row(
-            result.segment_id,
-            result.branch,
-            result.region_code,
-            result.region_source,
-            result.is_region_conflict,
-            result.unmatched_reason
-        )::text = row(
-            previous.segment_id,
-            previous.branch,
-            previous.region_code,
-            previous.region_source,
-            previous.is_region_conflict,
-            previous.unmatched_reason
-        )::text as is_same_result,
-        row(
-            resolved.status_bucket,
-            resolved.created_at,
-            resolved.industry_id,
-            resolved.postcode_pc4,
-            resolved.province_key,
-            resolved.input_fingerprint,
-            case when result.segment_id is null then (select reference.reference_fingerprint from reference) end
-        )::text = row(
-            previous.status_bucket,
-            previous.lead_created_at,
-            previous.industry_id,
-            previous.postcode_pc4,
-            previous.province_key,
-            previous.input_fingerprint,
-            case when previous.segment_id is null then previous.reference_fingerprint end
-        )::text as is_same_inputs,
-        previous.assigned_at as previous_assigned_at
+            when kept.is_kept then previous.is_region_conflict else resolved.is_region_conflict
+        end as result_is_region_conflict,
+        case when kept.is_kept then previous.unmatched_reason else resolved.unmatched_reason end as result_reason
     from resolved
     left join previous on resolved.lead_id = previous.lead_id
-    -- Sticky: a lead whose own inputs (industry, postcode, province) are unchanged keeps the segment
-    -- it has while that segment exists, active or not; its status changing never moves it.
-    cross join
-        lateral (  -- noqa: ST05
-            select
-                previous.segment_id is not null
-                and previous.input_fingerprint = resolved.input_fingerprint
-                and exists (
-                    select 1 from {{ ref('stg_public__lead_segments') }} as kept_segment
-                    where kept_segment.segment_id = previous.segment_id
-                ) as is_kept
-        ) as stick
     cross join lateral (  -- noqa: ST05
-        select
-            case when stick.is_kept then previous.segment_id else resolved.segment_id end as segment_id,
-            case when stick.is_kept then previous.branch else resolved.branch end as branch,
-            case when stick.is_kept then previous.region_code else resolved.region_code end as region_code,
-            case when stick.is_kept then previous.region_source else resolved.region_source end as region_source,
-            case
-                when stick.is_kept then previous.is_region_conflict else resolved.is_region_conflict
-            end as is_region_conflict,
-            case when stick.is_kept then previous.unmatched_reason else resolved.unmatched_reason end
-                as unmatched_reason
-    ) as result
+        select coalesce(
+            previous.input_fingerprint = resolved.input_fingerprint
+            and previous.segment_id in (select segments.segment_id from segments),
+            false
+        ) as is_kept
+    ) as kept
+),
+
+compared as (
+    select
+        decided.*,
+        case
+            when decided.result_segment_id is null then (select reference.reference_fingerprint from reference)
+        end as result_reference_fingerprint,
+        row(
+            decided.result_segment_id, decided.result_branch, decided.result_region_code,
+            decided.result_region_source, decided.result_is_region_conflict, decided.result_reason
+        )::text = decided.previous_result as is_same_result
+    from decided
 ),
 
 final as (
     select
         lead_id,
-        segment_id,
-        branch,
-        region_code,
-        region_source,
-        is_region_conflict,
-        unmatched_reason,
-        case when has_previous and is_same_result then previous_assigned_at else now() end as assigned_at,
+        result_segment_id as segment_id,
+        result_branch as branch,
+        result_region_code as region_code,
+        result_region_source as region_source,
+        result_is_region_conflict as is_region_conflict,
+        result_reason as unmatched_reason,
+        case when is_same_result then previous_assigned_at else now() end as assigned_at,
         status_bucket,
-        lead_created_at,
+        created_at as lead_created_at,
         industry_id,
         postcode_pc4,
         province_key,
         input_fingerprint,
-        reference_fingerprint,
-        source_updated_at
-    from decided
-    where
-        not (has_previous and is_same_result and is_same_inputs)
-        {% if is_incremental() %}
-            or lead_id in (select newest_change.lead_id from newest_change)
-        {% endif %}
+        result_reference_fingerprint as reference_fingerprint,
+        updated_at as source_updated_at,
+        -- when what the stats count of this lead last changed (unchanged for a rewrite of the same row)
+        case
+            when
+                is_same_result and previous_inputs = row(
+                    status_bucket, created_at, industry_id, postcode_pc4, province_key, input_fingerprint,
+                    result_reference_fingerprint
+                )::text
+                then previous_written_at
+            else now()
+        end as written_at
+    from compared
+    {% if is_incremental() %}
+        union all
+        select
+            lead_id,
+            null as segment_id,
+            null as branch,
+            null as region_code,
+            null as region_source,
+            false as is_region_conflict,
+            'lead_deleted' as unmatched_reason,
+            now() as assigned_at,
+            status_bucket,
+            lead_created_at,
+            industry_id::text as industry_id,
+            postcode_pc4,
+            province_key,
+            null as input_fingerprint,
+            null as reference_fingerprint,
+            source_updated_at,
+            now() as written_at
+        from deleted_leads
+    {% endif %}
 )
 
 select * from final
