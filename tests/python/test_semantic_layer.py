@@ -301,6 +301,44 @@ def test_plan_attainment_and_conversion_rate_equal_their_marts(semantic_db: Targ
         assert _close(pages[row["partner"]]["landing_page_conversion_rate"], row["conversion_rate"], 6), row
 
 
+def test_report_saved_queries_equal_the_reports_plans_and_campaigns(
+    semantic_db: Target, tmp_path: Path
+) -> None:
+    plans = {r["plan"]: r for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_plans")}
+    running = _rows(
+        semantic_db,
+        "select plan_id::text as plan, target_leads, actual_leads, expected_to_date, share_of_target,"
+        " is_on_track from analytics.segment_plan_vs_actual where period_status = 'running'",
+    )
+    assert len(running) > 5 and any(r["share_of_target"] for r in running)
+    assert plans.keys() == {r["plan"] for r in running}
+    for row in running:
+        mf = plans[row["plan"]]
+        assert (_int(mf["plan_target_leads"]), _int(mf["plan_actual_leads"])) == (
+            row["target_leads"], row["actual_leads"])
+        assert _close(mf["plan_expected_leads"], row["expected_to_date"], 2), (mf, row)
+        assert _close(mf["plan_attainment"], row["share_of_target"], 4), (mf, row)
+        assert mf["plan__is_on_track"].lower() == str(row["is_on_track"]).lower(), (mf, row)
+
+    campaigns = {r["campaign"]: r
+                 for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_campaigns")}
+    active = _rows(
+        semantic_db,
+        "select campaign_id::text as campaign, channel, spend, leads, cpl, cpl_target, cpl_vs_target"
+        " from analytics.campaign_performance where status = 'active' and cpl_target > 0",
+    )
+    assert len(active) > 5 and any(r["cpl_vs_target"] for r in active)
+    assert campaigns.keys() == {r["campaign"] for r in active}
+    for row in active:
+        mf = campaigns[row["campaign"]]
+        assert mf["campaign__channel"] == row["channel"] and _num(mf["spend"]) == row["spend"], (mf, row)
+        assert _close(mf["cpl"], row["cpl"], 4), (mf, row)
+        assert _close(mf["cpl_vs_target"], row["cpl_vs_target"], 4), (mf, row)
+        # the lead-weighted target of one campaign is its target (none without leads)
+        assert _close(mf["cpl_target"], row["cpl_target"] if row["leads"] else None, 2), (mf, row)
+
+
+# last: it parses the manifest for a copy of the database
 def test_capacity_is_the_last_capture_of_the_period_never_a_sum_over_days(
     semantic_db: Target, make_db: Callable[..., Target], tmp_path: Path
 ) -> None:
@@ -349,40 +387,3 @@ def test_capacity_is_the_last_capture_of_the_period_never_a_sum_over_days(
         )
         assert got == {r["period"]: r["free_capacity"] for r in want}, grain
     assert len(got) >= 1 and len({v for v in got.values()}) == len(got)
-
-
-def test_report_saved_queries_equal_the_reports_plans_and_campaigns(
-    semantic_db: Target, tmp_path: Path
-) -> None:
-    plans = {r["plan"]: r for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_plans")}
-    running = _rows(
-        semantic_db,
-        "select plan_id::text as plan, target_leads, actual_leads, expected_to_date, share_of_target,"
-        " is_on_track from analytics.segment_plan_vs_actual where period_status = 'running'",
-    )
-    assert len(running) > 5 and any(r["share_of_target"] for r in running)
-    assert plans.keys() == {r["plan"] for r in running}
-    for row in running:
-        mf = plans[row["plan"]]
-        assert (_int(mf["plan_target_leads"]), _int(mf["plan_actual_leads"])) == (
-            row["target_leads"], row["actual_leads"])
-        assert _close(mf["plan_expected_leads"], row["expected_to_date"], 2), (mf, row)
-        assert _close(mf["plan_attainment"], row["share_of_target"], 4), (mf, row)
-        assert mf["plan__is_on_track"].lower() == str(row["is_on_track"]).lower(), (mf, row)
-
-    campaigns = {r["campaign"]: r
-                 for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_campaigns")}
-    active = _rows(
-        semantic_db,
-        "select campaign_id::text as campaign, channel, spend, leads, cpl, cpl_target, cpl_vs_target"
-        " from analytics.campaign_performance where status = 'active' and cpl_target > 0",
-    )
-    assert len(active) > 5 and any(r["cpl_vs_target"] for r in active)
-    assert campaigns.keys() == {r["campaign"] for r in active}
-    for row in active:
-        mf = campaigns[row["campaign"]]
-        assert mf["campaign__channel"] == row["channel"] and _num(mf["spend"]) == row["spend"], (mf, row)
-        assert _close(mf["cpl"], row["cpl"], 4), (mf, row)
-        assert _close(mf["cpl_vs_target"], row["cpl_vs_target"], 4), (mf, row)
-        # the lead-weighted target of one campaign is its target (none without leads)
-        assert _close(mf["cpl_target"], row["cpl_target"] if row["leads"] else None, 2), (mf, row)
