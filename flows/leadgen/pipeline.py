@@ -170,6 +170,9 @@ def dbt_assign_task(target: Target, first_run: bool) -> None:
                 "--exclude-resource-type", "unit_test"]
     else:
         args = ["run", "--select", model]
+    # deleted leads are daily's (two counts of the history); always the same vars, so dbt's partial
+    # parse survives from one assign run to the next
+    args += ["--vars", "{assignment_find_deleted_leads: false}"]
     result = dbt_runner.run_dbt(args, target)
     get_run_logger().info(
         "dbt %s %s: %s in %.1f s", args[0], model, dbt_runner.outcome(result), time.monotonic() - started

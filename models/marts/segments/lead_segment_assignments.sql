@@ -11,16 +11,19 @@
             "{{ analyze_if_never_analyzed(this) }}",
             "{{ ensure_index(this, 'lead_id_idx', '(lead_id)', unique=true) }}",
             "{{ ensure_index(this, 'segment_day_idx', '(segment_id, lead_created_at) include (status_bucket)') }}",
-            "{{ ensure_index(this, 'unmatched_idx', '(reference_fingerprint) where segment_id is null') }}",
+            "{{ ensure_index(this, 'retry_idx', '(reference_fingerprint) where segment_id is null and input_fingerprint is not null') }}",
             "{{ ensure_index(this, 'watermark_idx', '(source_updated_at)') }}",
             "{{ ensure_index(this, 'assigned_at_idx', '(assigned_at)') }}",
             "{{ ensure_index(this, 'written_at_idx', '(written_at)') }}",
             "{{ ensure_index(this, 'created_at_idx', '(lead_created_at) include (segment_id, status_bucket)') }}",
+            "drop index if exists {{ this.schema }}.{{ this.identifier }}_segment_id_idx",
+            "drop index if exists {{ this.schema }}.{{ this.identifier }}_unmatched_idx",
         ],
     )
 }}
 -- One row per lead: its segment (sticky) or why it has none. Rules and the incremental design
--- are in the model's docs (_segments__models.yml).
+-- are in the model's docs (_segments__models.yml). The two dropped indexes are those that
+-- segment_day_idx and retry_idx replace, on tables built before them.
 with leads as not materialized (
     select * from {{ ref('int_leads_bucketed') }}
 ),
@@ -70,17 +73,20 @@ previous as not materialized (
     ),
 
     counts as (
-        -- live leads <> leads here + new ones: some were deleted (or missed): then compare ids
+        -- live leads <> leads here + new ones: some were deleted (or missed): then compare ids.
+        -- Two counts of the history: daily runs them, the frequent `assign` skips them (var)
         select
-            (select count(*) from leads)
-            <> (
-                select count(*) from {{ this }}
-                where unmatched_reason is distinct from 'lead_deleted'
-            )
-            + (
-                select count(*) from changed_leads
-                where is_new
-            ) as is_off
+            {% if var('assignment_find_deleted_leads') -%}
+                (select count(*) from leads)
+                <> (
+                    select count(*) from {{ this }}
+                    where unmatched_reason is distinct from 'lead_deleted'
+                )
+                + (
+                    select count(*) from changed_leads
+                    where is_new
+                )
+            {%- else %}false{% endif %} as is_off
     ),
 
     candidate_ids as (
@@ -93,13 +99,17 @@ previous as not materialized (
             or changed_leads.status_bucket is distinct from changed_leads.stored_status_bucket
             or changed_leads.created_at is distinct from changed_leads.stored_created_at
         union
-        -- unmatched leads resolved against other reference data (partial index)
-        select unmatched.lead_id from {{ this }} as unmatched
-        where
-            unmatched.segment_id is null
-            and unmatched.unmatched_reason <> 'lead_deleted'
-            and unmatched.reference_fingerprint is distinct from (select reference.reference_fingerprint from reference)
-        union
+        -- unmatched leads resolved against other reference data: <, > and null as three range
+        -- scans of the partial index retry_idx (none while the reference data is unchanged)
+        {%- for condition in ['< (select reference_fingerprint from reference)',
+                              '> (select reference_fingerprint from reference)', 'is null'] %}
+            select unmatched.lead_id from {{ this }} as unmatched
+            where
+                unmatched.segment_id is null
+                and unmatched.input_fingerprint is not null  -- not a lead_deleted row
+                and unmatched.reference_fingerprint {{ condition }}
+            union
+        {%- endfor %}
         -- leads of deleted segments
         select orphaned.lead_id from {{ this }} as orphaned
         where orphaned.segment_id in (
