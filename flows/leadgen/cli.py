@@ -444,6 +444,44 @@ def docs_command(
         run_dbt(["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"], target)
 
 
+@app.command(
+    "mf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def mf_command(ctx: typer.Context) -> None:
+    """MetricFlow on leadgen's database: `leadgen mf query --saved-query daily_summary`.
+
+    Runs `mf ARGS` (dbt-metricflow) with the database's libpq variables in the project directory,
+    after a `dbt parse` against that database: mf reads target/semantic_manifest.json as it finds
+    it, and that file names the database it was parsed for.
+    """
+    import subprocess
+
+    from leadgen.config import LIBPQ_VARS, PROJECT_ROOT, resolve_target
+
+    bin_dir = Path(sys.executable).parent
+    args = list(ctx.args)
+    if not args or "--help" in args:  # mf's own help; no database needed
+        shown = subprocess.run([str(bin_dir / "mf"), *(args or ["--help"])], capture_output=True,
+                               text=True, check=False)
+        typer.echo("Usage: leadgen mf ARGS  (mf ARGS on leadgen's database, after a dbt parse)\n")
+        typer.echo(shown.stdout + shown.stderr, nl=False)
+        raise typer.Exit(shown.returncode)
+    target = resolve_target()
+    env = {k: v for k, v in os.environ.items() if k not in (*LIBPQ_VARS, "PGSSLMODE", "DATABASE_URL")}
+    env.update(target.env)
+    parsed = subprocess.run(
+        [str(bin_dir / "dbt"), "--quiet", "parse", "--project-dir", str(PROJECT_ROOT),
+         "--profiles-dir", str(PROJECT_ROOT), "--target-path", "target"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    if parsed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {parsed.stdout[-2000:]} {parsed.stderr[-1000:]}")
+    ran = subprocess.run([str(bin_dir / "mf"), *args], cwd=PROJECT_ROOT, env=env, check=False)
+    raise typer.Exit(ran.returncode)
+
+
 def _redact(message: str) -> str:
     """No error prints a password, whatever the URL's shape: the configured secrets, a URL's
     user-info password and a ``password=`` pair are masked (libpq echoes a URL it cannot parse)."""
