@@ -1,6 +1,5 @@
--- The current capacity of every active segment. Each matched partner counts once per segment
--- (partner_segment_matches is unique per partner x segment); open leads come from the
--- partner stats MV (a partner's open leads over all its segments). No partners: zeros.
+-- The current capacity of every active segment: its matched partners (each once) with their room
+-- (int_partner_free_capacity, the one place free capacity is computed). No partners: zeros.
 with segments as (
     select * from {{ ref('stg_public__lead_segments') }}
     where is_active
@@ -10,23 +9,19 @@ matches as (
     select * from {{ ref('partner_segment_matches') }}
 ),
 
-partners as (
-    select * from {{ ref('stg_public__profiles') }}
-),
-
-partner_stats as (
-    select * from {{ ref('stg_public__partner_performance_stats') }}
+partner_room as (
+    select * from {{ ref('int_partner_free_capacity') }}
 ),
 
 partner_capacity as (
     select
         matches.segment_id,
         matches.partner_id,
-        coalesce(partners.max_open_leads, 0) as max_open_leads,
-        coalesce(partner_stats.open_leads_count, 0) as open_leads
+        partner_room.max_open_leads,
+        partner_room.open_leads,
+        partner_room.free_capacity
     from matches
-    inner join partners on matches.partner_id = partners.partner_id
-    left join partner_stats on matches.partner_id = partner_stats.partner_id
+    inner join partner_room on matches.partner_id = partner_room.partner_id
 ),
 
 per_segment as (
@@ -35,7 +30,7 @@ per_segment as (
         count(distinct partner_id) as capacity_partners,
         sum(max_open_leads) as capacity_total_leads,
         sum(open_leads) as current_open_leads,
-        sum(greatest(max_open_leads - open_leads, 0)) as free_capacity
+        sum(free_capacity) as free_capacity
     from partner_capacity
     group by segment_id
 ),
