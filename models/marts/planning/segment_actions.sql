@@ -1,29 +1,7 @@
--- One row per segment and suggested next action: the rules of phase 3 ("partner vraag/aanbod"),
--- rules and not AI, derived from the planning and marketing marts. Each row names the rule that
--- fired, the measure against its threshold (dbt vars health_* and action_*), the reason in
--- words, and its impact in leads per week, by which every row is ranked (impact_rank 1 first).
---
--- rule                action                 fires when (the segment's health class is decided in
---                                            segment_supply_demand, never here)
--- supply_constrained  invite_partners        partners of the segment's branch, matched to another
---                                            segment in the same province and not to this one,
---                                            have >= var action_min_partner_free_capacity free
---                                            slots (listed, most free first)
---                     raise_max_open_leads   some of the segment's own partners are full (open
---                                            leads >= max_open_leads > 0; listed)
---                     recruit_partners       neither of the two: nobody of the branch in the
---                                            province has room
--- demand_constrained  start_campaign         matched partners with auto marketing on and at least
---                                            var action_min_marketing_budget_left EUR of their
---                                            monthly budget not yet given to active campaigns
---                                            (listed, most budget left first)
---                     platform_campaign      no such partner: the platform buys the demand itself
--- unhealthy           review_rejections      always (partners refuse what they get)
--- plan_behind         close_plan_gap         a running plan with actual leads below expected to
---                                            date * (1 - var action_plan_behind_tolerance); the
---                                            plan with the largest shortfall when several run
--- cpl_above_target    pause_campaigns        active campaigns of the segment over their CPL target
---                                            by a factor >= var action_cpl_pause_ratio, or with
+-- One row per segment and suggested next action (phase 3: rules, not AI), from the planning and
+-- marketing marts. The rules, their thresholds (vars health_* and action_*) and the impact per
+-- rule are documented in _planning__models.yml.
+with
 --                                            spend and no lead at all
 --                     review_campaigns       active campaigns over target below that factor
 --
