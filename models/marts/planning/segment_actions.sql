@@ -2,15 +2,6 @@
 -- marketing marts. The rules, their thresholds (vars health_* and action_*) and the impact per
 -- rule are documented in _planning__models.yml.
 with
---                                            spend and no lead at all
---                     review_campaigns       active campaigns over target below that factor
---
--- impact_leads_per_week, per rule: supply_constrained: the week's demand the free capacity does
--- not cover, max(leads_7d - free_capacity, 0); demand_constrained: how far the last 7 days fell
--- below the 28-day pace, max(leads_28d / 4 - leads_7d, 0); unhealthy: rejected leads per week
--- over 28 days; plan_behind: (leads needed per day - 7-day pace) * 7; cpl_above_target: the
--- leads the spend would have bought at target but did not, per week the campaigns ran.
-with
 
 supply_demand as (
     select * from {{ ref('segment_supply_demand') }}
