@@ -1,11 +1,5 @@
--- One row per plan (lead_segment_plans): the leads its segment received in the plan's period
--- against the target, and whether it is on track as of the reporting date.
---
--- Days are Europe/Amsterdam calendar days, both period ends inclusive. Actual leads come from
--- lead_generation_stats (leads assigned to the segment, by Amsterdam day of created_at), so the
--- plan and the daily stats can never disagree. expected_to_date is linear over the period:
--- target_leads * elapsed_days / period_days, where elapsed_days counts the complete days of
--- the period before the reporting date (0 before the period, period_days after it).
+-- One row per plan: its segment's leads in the period (from lead_generation_stats) against the
+-- target, linear expected-to-date and whether it is on track (definitions in the model's docs).
 with
 
 plans as (

@@ -1,20 +1,5 @@
--- One row per active segment: recent demand (leads per day), supply (free capacity now), how
--- many days the free capacity covers, the acceptance rate, and the health class.
---
--- Windows are the last 7 and 28 complete Europe/Amsterdam days before the reporting date
--- (today is excluded: it is not complete). Demand divides by the full window length, so a
--- segment that started three days ago is not inflated.
---
--- The health class is decided here and nowhere else, first matching rule wins:
---   1. unhealthy           at least var health_min_decided_leads_28d decided (accepted +
---                          rejected) leads in 28 days and acceptance_rate_28d below var
---                          health_min_acceptance_rate: partners refuse what they get.
---   2. supply_constrained  demand in the last 7 days and days_of_cover below var
---                          health_min_days_of_cover (this includes no free capacity at all).
---   3. demand_constrained  no demand in the last 7 days, or utilization below var
---                          health_max_utilization while days_of_cover exceeds var
---                          health_max_days_of_cover: partners have room the leads don't fill.
---   4. healthy             otherwise.
+-- One row per active segment: recent demand, free capacity now, days of cover, acceptance rate
+-- and the health class, decided here and nowhere else (rules in _planning__models.yml).
 with
 
 capacity as (
