@@ -1,7 +1,7 @@
 {{
     config(
         materialized='table',
-        post_hook="{{ ensure_index(this, 'pc4_idx', '(pc4)', unique=true) }}",
+        indexes=[{'columns': ['pc4'], 'unique': true}],
     )
 }}
 -- One row per existing PC4 (the seed's ranges expanded): an equality join for every lead.
