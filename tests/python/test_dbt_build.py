@@ -16,6 +16,7 @@ import pytest
 from leadgen.config import Target
 from leadgen.db import connect
 from leadgen.writeback import write_back_segments
+from recount import STATS_RECOUNT_MISMATCHES
 
 TZ = "Europe/Amsterdam"
 
@@ -131,95 +132,7 @@ def test_matched_leads_get_the_most_specific_active_segment(built_platform_db: T
 
 
 def test_capacity_recount_counts_each_partner_once(built_platform_db: Target) -> None:
-    mismatches = rows(
-        built_platform_db,
-        """
-        with recount as (
-            select
-                m.segment_id,
-                count(*) as partners,
-                count(distinct m.partner_id) as distinct_partners,
-                sum(coalesce(p.max_open_leads, 0)) as total,
-                sum(coalesce(s.open_leads_count, 0)) as open,
-                sum(greatest(coalesce(p.max_open_leads, 0) - coalesce(s.open_leads_count, 0), 0)) as free
-            from analytics.partner_segment_matches as m
-            inner join public.profiles as p on p.id = m.partner_id
-            left join public.partner_performance_stats as s on s.partner_id = m.partner_id
-            group by m.segment_id
-        )
-        select c.segment_id
-        from analytics.segment_capacity as c
-        full outer join recount as r on r.segment_id = c.segment_id
-        where
-            c.segment_id is null
-            or coalesce(r.partners, 0) <> c.capacity_partners
-            or coalesce(r.distinct_partners, 0) <> c.capacity_partners
-            or coalesce(r.total, 0) <> c.capacity_total_leads
-            or coalesce(r.open, 0) <> c.current_open_leads
-            or coalesce(r.free, 0) <> c.free_capacity
-            or c.utilization is distinct from round(r.open::numeric / nullif(r.total, 0), 4)
-        """,
-    )
-    assert mismatches == []
-    active, with_row, without_partners = rows(
-        built_platform_db,
-        """
-        select
-            (select count(*) from public.lead_segments where is_active),
-            count(*),
-            count(*) filter (where capacity_partners = 0 and capacity_total_leads = 0 and utilization is null)
-        from analytics.segment_capacity
-        """,
-    )[0]
-    assert active == with_row
-    # explicit links of routable partners to active segments are all there
-    missing = scalar(
-        built_platform_db,
-        """
-        select count(*) from public.partner_segments as ps
-        inner join public.profiles as p on p.id = ps.partner_id and p.is_active_for_routing and not p.is_admin
-        inner join public.lead_segments as s on s.id = ps.segment_id and s.is_active
-        left join analytics.partner_segment_matches as m
-            on m.partner_id = ps.partner_id and m.segment_id = ps.segment_id and m.match_source <> 'profile'
-        where ps.is_active and m.partner_id is null
-        """,
-    )
-    assert missing == 0
-    assert without_partners < active
-
-
-def test_stats_equal_a_recount_by_amsterdam_day_without_partner_fanout(built_platform_db: Target) -> None:
-    mismatches = rows(
-        built_platform_db,
-        """
-        with recount as (
-            select
-                a.segment_id,
-                (l.created_at at time zone %(tz)s)::date as day,
-                count(*) as generated,
-                count(*) filter (where l.status = 'accepted') as accepted,
-                count(*) filter (where l.status = 'rejected') as rejected,
-                count(*) filter (where l.status in ('new', 'pending')) as pending
-            from public.leads as l
-            inner join analytics.lead_segment_assignments as a on a.lead_id = l.id
-            where a.segment_id is not null
-            group by 1, 2
-        )
-        select coalesce(s.segment_id, r.segment_id), coalesce(s.date, r.day)
-        from analytics.lead_generation_stats as s
-        full outer join recount as r on r.segment_id = s.segment_id and r.day = s.date
-        where
-            s.segment_id is null
-            or coalesce(r.generated, 0) <> s.leads_generated
-            or coalesce(r.accepted, 0) <> s.leads_accepted
-            or coalesce(r.rejected, 0) <> s.leads_rejected
-            or coalesce(r.pending, 0) <> s.leads_pending
-            or s.acceptance_rate is distinct from round(
-                r.accepted::numeric / nullif(r.accepted + r.rejected, 0), 4)
-        limit 5
-        """,
-        {"tz": TZ},
-    )
+    mismatches = rows(built_platform_db, STATS_RECOUNT_MISMATCHES)
     assert mismatches == []
     # dense: an active segment has one row per day from its first lead day to today
     not_dense = rows(

@@ -17,42 +17,13 @@ from typing import Any
 import pytest
 from leadgen.config import Target
 from leadgen.db import connect
+from recount import STATS_RECOUNT_MISMATCHES
 
 pytestmark = pytest.mark.slow
 
 TZ = "Europe/Amsterdam"
 MARKETPLACE = {"partners": 120, "leads": 5000, "days": 150, "seed": 11}
 WHOLE_HISTORY = "{data_test_lookback_days: 0}"
-
-# An independent recount: public.leads' own created_at and status (buckets as DESIGN.md names
-# them), the segment from the mart; every (segment, day) both sides have must agree.
-RECOUNT_MISMATCHES = """
-with recount as (
-    select
-        a.segment_id,
-        (l.created_at at time zone %(tz)s)::date as day,
-        count(*) as generated,
-        count(*) filter (where l.status = 'accepted') as accepted,
-        count(*) filter (where l.status = 'rejected') as rejected,
-        count(*) filter (where l.status in ('new', 'pending')) as pending
-    from public.leads as l
-    inner join analytics.lead_segment_assignments as a on a.lead_id = l.id
-    where a.segment_id is not null
-    group by 1, 2
-)
-select coalesce(s.segment_id, r.segment_id)::text, coalesce(s.date, r.day)::text,
-       s.leads_generated, r.generated
-from analytics.lead_generation_stats as s
-full outer join recount as r on r.segment_id = s.segment_id and r.day = s.date
-where
-    s.segment_id is null
-    or coalesce(r.generated, 0) <> s.leads_generated
-    or coalesce(r.accepted, 0) <> s.leads_accepted
-    or coalesce(r.rejected, 0) <> s.leads_rejected
-    or coalesce(r.pending, 0) <> s.leads_pending
-order by 1, 2
-limit 10
-"""
 
 
 def rows(target: Target, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -150,7 +121,7 @@ def test_routine_edits_of_old_leads_are_recounted_exactly(edited: Target, dbt: C
     )
     dbt(target, "build", "--exclude-resource-type", "unit_test")
 
-    assert rows(target, RECOUNT_MISMATCHES) == []
+    assert rows(target, STATS_RECOUNT_MISMATCHES) == []
     assert scalar(
         target, "select count(*) from analytics.lead_generation_stats where segment_id = %(s)s",
         {"s": deleted_segment},
@@ -190,7 +161,7 @@ def test_a_lead_moved_twice_between_stats_builds_leaves_no_stale_day(
         execute(target, f"update public.leads set postcode = '{postcode}' where id = '{lead_id}'")
         dbt(target, "run", "--select", "lead_segment_assignments")  # what the assign flow runs
     dbt(target, "build", "--exclude-resource-type", "unit_test", "--vars", WHOLE_HISTORY)
-    assert rows(target, RECOUNT_MISMATCHES) == []
+    assert rows(target, STATS_RECOUNT_MISMATCHES) == []
 
 
 def test_status_only_change_keeps_a_lead_in_its_inactive_segment(
@@ -216,7 +187,7 @@ def test_status_only_change_keeps_a_lead_in_its_inactive_segment(
         {"l": lead_id},
     )
     assert kept == [(segment_id, "rejected")]
-    assert rows(target, RECOUNT_MISMATCHES) == []
+    assert rows(target, STATS_RECOUNT_MISMATCHES) == []
     # a deactivated segment's rows end at its last lead day
     last_row, last_lead = rows(
         target,
@@ -276,13 +247,13 @@ def test_backfill_stops_within_5_s_of_sigterm_and_leaves_the_stats_consistent(
         "select pid from pg_stat_activity where datname = current_database()"
         " and application_name like 'dbt%%' and pid <> pg_backend_pid()",
     ) == []
-    assert rows(target, RECOUNT_MISMATCHES) == []
+    assert rows(target, STATS_RECOUNT_MISMATCHES) == []
     before = rows(target, "select * from analytics.lead_generation_stats order by 1, 2")
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-2000:]
     after = rows(target, "select * from analytics.lead_generation_stats order by 1, 2")
     assert [r[:-1] for r in after] == [r[:-1] for r in before]  # all but rebuilt_at
-    assert rows(target, RECOUNT_MISMATCHES) == []
+    assert rows(target, STATS_RECOUNT_MISMATCHES) == []
 
 
 def test_the_weekly_history_check_finds_a_miscounted_day_the_nightly_window_misses(
