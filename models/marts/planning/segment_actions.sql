@@ -1,6 +1,22 @@
 -- One row per segment and suggested next action (phase 3: rules, not AI), from the planning and
 -- marketing marts. The rules, their thresholds (vars health_* and action_*) and the impact per
 -- rule are documented in _planning__models.yml.
+{%- set common_columns = [
+    'segment_id', 'rule', 'action', 'measure', 'measure_value', 'threshold_value', 'impact_leads_per_week', 'reason'
+] %}
+{%- set kind_columns = {
+    'partner_count': 'bigint', 'partner_ids': 'text', 'partners_free_capacity': 'bigint',
+    'partners_budget_left': 'numeric', 'plan_id': 'uuid', 'leads_needed_per_day': 'numeric',
+    'gap_leads_per_day': 'numeric', 'campaign_count': 'bigint', 'campaign_ids': 'text', 'excess_spend': 'numeric',
+} %}
+{%- set partner_columns = ['partner_count', 'partner_ids', 'partners_free_capacity', 'partners_budget_left'] %}
+{%- set rule_row_columns = {
+    'supply_actions': partner_columns,
+    'demand_actions': partner_columns,
+    'unhealthy_actions': partner_columns,
+    'plan_actions': ['plan_id', 'leads_needed_per_day', 'gap_leads_per_day'],
+    'campaign_rows': ['campaign_count', 'campaign_ids', 'excess_spend'],
+} %}
 with
 
 supply_demand as (
@@ -425,118 +441,28 @@ campaign_rows as (
     from campaign_actions
 ),
 
--- all rules -------------------------------------------------------------------------------
-segment_rows as (
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        partner_count,
-        partner_ids,
-        partners_free_capacity,
-        partners_budget_left,
-        reason
-    from supply_actions
-    union all
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        partner_count,
-        partner_ids,
-        partners_free_capacity,
-        partners_budget_left,
-        reason
-    from demand_actions
-    union all
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        partner_count,
-        partner_ids,
-        partners_free_capacity,
-        partners_budget_left,
-        reason
-    from unhealthy_actions
-),
-
+-- noqa: disable=LT02
 combined as (
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        partner_count,
-        partner_ids,
-        partners_free_capacity,
-        partners_budget_left,
-        cast(null as uuid) as plan_id,
-        cast(null as numeric) as leads_needed_per_day,
-        cast(null as numeric) as gap_leads_per_day,
-        cast(null as bigint) as campaign_count,
-        cast(null as text) as campaign_ids,
-        cast(null as numeric) as excess_spend,
-        reason
-    from segment_rows
-    union all
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        null as partner_count,
-        null as partner_ids,
-        null as partners_free_capacity,
-        null as partners_budget_left,
-        plan_id,
-        leads_needed_per_day,
-        gap_leads_per_day,
-        null as campaign_count,
-        null as campaign_ids,
-        null as excess_spend,
-        reason
-    from plan_actions
-    union all
-    select
-        segment_id,
-        rule,
-        action,
-        measure,
-        measure_value,
-        threshold_value,
-        impact_leads_per_week,
-        null as partner_count,
-        null as partner_ids,
-        null as partners_free_capacity,
-        null as partners_budget_left,
-        null as plan_id,
-        null as leads_needed_per_day,
-        null as gap_leads_per_day,
-        campaign_count,
-        campaign_ids,
-        excess_spend,
-        reason
-    from campaign_rows
+    -- every rule's rows, each with the columns of its kind (partners, plan or campaigns)
+    {%- for rule_rows, provided in rule_row_columns.items() %}
+        select
+            {%- for column in common_columns %}
+                {{ column }},
+            {%- endfor %}
+            {%- for column, data_type in kind_columns.items() %}
+                {%- if column in provided %}
+                    {{ column }}{{ ',' if not loop.last }}
+                {%- else %}
+                    cast(null as {{ data_type }}) as {{ column }}{{ ',' if not loop.last }}
+                {%- endif %}
+            {%- endfor %}
+        from {{ rule_rows }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
+-- noqa: enable=LT02
 
 final as (
     select
