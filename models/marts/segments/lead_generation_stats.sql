@@ -70,8 +70,9 @@ capacity_daily as not materialized (
         ) as counted
     ),
 
-    built as (
-        -- the days built so far are contiguous per segment: two probes of the key index
+    built as materialized (
+        -- the days built so far are contiguous per segment: two probes of the key index, once
+        -- per segment (materialized: not once per day of the grid below)
         select
             bounds.segment_id,
             (
