@@ -431,10 +431,13 @@ def daily_run(target: Target) -> dict[str, Any]:
     stamp = f"{target.dbname}_{time.strftime('%H%M%S')}"
     (WORK_DIR / f"daily_{stamp}.log").write_text(result.stdout + result.stderr)
     shutil.copy(tpath / "run_results.json", WORK_DIR / f"daily_{stamp}_run_results.json")
-    run_results = json.loads((tpath / "run_results.json").read_text())
+    # daily builds in two parts: the assignment part's results are kept beside the marts part's
+    parts = (tpath / "run_results.assignment.json", tpath / "run_results.json")
+    results = [json.loads(path.read_text()).get("results", []) for path in parts if path.exists()]
+    run_results = {"results": [r for part in results for r in part]}
     nodes = {
         r["unique_id"].split(".")[-1]: float(r.get("execution_time") or 0.0)
-        for r in run_results.get("results", [])
+        for r in run_results["results"]
         if r["unique_id"].startswith("model.")
     }
     models, stored = assign_stats_models(tpath / "manifest.json")
@@ -443,7 +446,7 @@ def daily_run(target: Target) -> dict[str, Any]:
         "daily_flow_s": wall,
         "sql_s": sum(t for name, t in nodes.items() if name in models),
         "tables_sql_s": sum(t for name, t in nodes.items() if name in stored),
-        "dbt_nodes_s": sum(float(r.get("execution_time") or 0.0) for r in run_results.get("results", [])),
+        "dbt_nodes_s": sum(float(r.get("execution_time") or 0.0) for r in run_results["results"]),
         "writeback_s": float(found[-1][1]) if found else None,
         "writeback_rows": int(found[-1][0]) if found else None,
         "nodes": {name: t for name, t in nodes.items() if name in models},

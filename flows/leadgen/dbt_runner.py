@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -217,6 +218,13 @@ def source_freshness(target: Target | None = None) -> list[SourceFreshness]:
             message=one_line(getattr(r, "message", None)),
         ))
     return sorted(found, key=lambda f: f.source)
+
+
+def keep_run_results(label: str) -> None:
+    """Copy the last invocation's ``run_results.json`` to ``run_results.<label>.json`` beside it."""
+    path = target_path() / "run_results.json"
+    if path.exists():
+        shutil.copyfile(path, path.with_name(f"run_results.{label}.json"))
 
 
 def previous_run_failed(command: str = "build") -> bool:

@@ -110,6 +110,8 @@ def dbt_build_task(target: Target, retry_failed: bool = False, part: list[str] |
     else:
         result = dbt_runner.run_dbt(["build", *(part or []), "--exclude-resource-type", "unit_test"], target)
         command = "dbt build" + (" (assignment)" if part == ASSIGNMENT_PART else " (marts)" if part else "")
+        if part == ASSIGNMENT_PART:  # kept beside the marts part's, which replaces run_results.json
+            dbt_runner.keep_run_results("assignment")
     logger.info("%s: %s in %.1f s", command, dbt_runner.outcome(result), time.monotonic() - started)
 
 
