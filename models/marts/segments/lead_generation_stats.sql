@@ -17,8 +17,13 @@
 -- One row per segment per Amsterdam day (rules and the incremental design in the model's docs).
 {%- set tz = var('timezone') -%}
 {%- set range = lead_stats_range() -%}
+{%- set follows_changes = is_incremental() and range is none -%}
+{%- if follows_changes and var('stats_rebuilt_after', none) is none -%}
+    {#- a table built before rebuilt_at existed (the pre-hook adds it) is recounted whole once -#}
+    {%- set follows_changes = 'rebuilt_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+{%- endif -%}
 {%- set rebuilt_after = watermark_literal('select max(rebuilt_at) from ' ~ this, override_var='stats_rebuilt_after')
-    if is_incremental() and range is none else "'-infinity'" -%}
+    if follows_changes else "'-infinity'" -%}
 {%- set follows_changes = rebuilt_after != "'-infinity'" %}
 with assignments as not materialized (
     select * from {{ ref('lead_segment_assignments') }}
