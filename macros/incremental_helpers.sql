@@ -28,25 +28,6 @@
 {%- endmacro %}
 
 {#-
-    ensure_column(relation, column, data_type): add a column the model gained to a table built
-    before it (the history tables are never rebuilt to change their shape). A catalog read and
-    nothing else once the column exists (no lock on the table).
--#}
-{% macro ensure_column(relation, column, data_type) -%}
-    do $ensure_column$
-    begin
-        if to_regclass('{{ relation }}') is not null and not exists (
-            select 1
-            from pg_catalog.pg_attribute
-            where attrelid = to_regclass('{{ relation }}') and attname = '{{ column }}' and not attisdropped
-        ) then
-            alter table {{ relation }} add column {{ column }} {{ data_type }};
-        end if;
-    end
-    $ensure_column$
-{%- endmacro %}
-
-{#-
     distinct_values(relation, column): the distinct non-NULL values of an indexed column as a
     subquery, read by a loose index scan (one index probe per value), not by reading the table.
 -#}

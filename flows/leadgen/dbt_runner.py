@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,12 +122,17 @@ def _skipped(result: dbtRunnerResult) -> int:
     )
 
 
+def count_statuses(statuses: Iterable[str], nothing: str = "nothing to do") -> str:
+    """``172 pass, 3 success``: how many ended in each status (``nothing`` when there is none)."""
+    counts = Counter(statuses)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or nothing
+
+
 def outcome(result: dbtRunnerResult) -> str:
     """``172 pass, 3 success`` for a run: how many nodes ended in each status."""
-    counts = Counter(
+    return count_statuses(
         str(getattr(r.status, "value", r.status)) for r in getattr(result.result, "results", None) or []
     )
-    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
 
 
 def run_dbt(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -198,8 +197,7 @@ def source_freshness_task(target: Target) -> list[str]:
     stale = [r.describe() for r in results if r.is_stale]
     for line in stale:
         logger.warning(line)
-    counts = Counter(r.status for r in results)
-    outcome = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no source"
+    outcome = dbt_runner.count_statuses((r.status for r in results), nothing="no source")
     logger.info("source freshness: %s in %.1f s", outcome, time.monotonic() - started)
     return stale
 

@@ -4,8 +4,8 @@
         unique_key=['segment_id', 'date'],
         incremental_strategy='delete+insert',
         pre_hook=[
-            "{{ ensure_column_type(this, 'acceptance_rate', 'numeric(20,4)') }}",
-            "{{ ensure_column(this, 'rebuilt_at', 'timestamptz') }}",
+            "{{ ensure_column(this, 'acceptance_rate', 'numeric(20,4)') }}",
+            "{{ ensure_column(this, 'rebuilt_at', 'timestamp with time zone') }}",
         ],
         post_hook=[
             "{{ lead_stats_trim() }}",

@@ -4,8 +4,8 @@
         unique_key='lead_id',
         incremental_strategy='delete+insert',
         pre_hook=[
-            "{{ ensure_column_type(this, 'industry_id', 'text') }}",
-            "{{ ensure_column(this, 'written_at', 'timestamptz') }}",
+            "{{ ensure_column(this, 'industry_id', 'text') }}",
+            "{{ ensure_column(this, 'written_at', 'timestamp with time zone') }}",
         ],
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",

@@ -4,7 +4,7 @@
         unique_key='capture_date',
         incremental_strategy='delete+insert',
         full_refresh=false,
-        pre_hook="{{ ensure_column_type(this, 'utilization', 'numeric(20,4)') }}",
+        pre_hook="{{ ensure_column(this, 'utilization', 'numeric(20,4)') }}",
         post_hook=[
             "{{ analyze_if_never_analyzed(this) }}",
         ],
