@@ -294,7 +294,16 @@ def test_tables_built_by_the_previous_release_upgrade_in_place(
         "alter table analytics.lead_generation_stats drop column rebuilt_at cascade",
         "drop table intermediate.int_lead_segment_days_logged",
     )
+    # and, as an older release built it, a uuid industry_id (the views of today read the mart)
+    dbt(target, "run", "--select", "int_segment_stats_bounds")
+    execute(target, "alter table analytics.lead_segment_assignments alter column industry_id type uuid"
+                    " using industry_id::uuid")
     dbt(target, "build", "--exclude-resource-type", "unit_test")
+    assert scalar(
+        target,
+        "select format_type(atttypid, atttypmod) from pg_attribute"
+        " where attrelid = 'analytics.lead_segment_assignments'::regclass and attname = 'industry_id'",
+    ) == "text"
     after = rows(target, "select lead_id, segment_id from analytics.lead_segment_assignments order by 1")
     assert after == kept
     assert rows(target, STATS_RECOUNT_MISMATCHES) == []

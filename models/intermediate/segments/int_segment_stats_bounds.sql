@@ -6,7 +6,12 @@ with segments as (
 ),
 
 assignments as not materialized (
-    select * from {{ ref('lead_segment_assignments') }}
+    -- only the columns read: a view depends on every column it selects, and a pre-hook of the
+    -- mart (ensure_column) must stay free to convert the others
+    select
+        segment_id,
+        lead_created_at
+    from {{ ref('lead_segment_assignments') }}
 ),
 
 final as (
