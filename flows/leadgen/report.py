@@ -2,13 +2,14 @@
 
 Top to bottom: what to act on first (``analytics.segment_actions``, ranked by impact), the health
 classes with their rules (the thresholds read from the dbt vars, one truth), demand, free capacity
-and days of cover per segment, plans vs actual, campaign CPL vs target, and the last 28 days of
-``analytics.lead_generation_stats``.
+and days of cover per segment (saved query ``segment_health``), plans vs actual (``report_plans``),
+campaign CPL vs target (``report_campaigns``), and the last 28 days (``report_daily``).
 
-Numbers and decisions come from the marts; Python only reads them and lays them out (grouping
-rows per segment, chart geometry). Written by the ``daily`` flow after its summary and by
-``leadgen report``; times are Europe/Amsterdam (dbt var ``timezone``), the database is named by
-its name only (never a connection string).
+Numbers come from the saved queries of the semantic layer (run through :mod:`leadgen.semantic`),
+decisions from the marts; Python only reads them and lays them out (the saved queries' columns
+under the report's names, rows grouped per segment, chart geometry). Written by the ``daily`` flow
+after its summary and by ``leadgen report``; times are Europe/Amsterdam (dbt var ``timezone``), the
+database is named by its name only (never a connection string).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from psycopg.rows import dict_row
 
 from leadgen.config import PROJECT_ROOT, Target, dbt_var, reporting_timezone, resolve_target
 from leadgen.db import connect
+from leadgen.semantic import SavedQueries
 from leadgen.summary import HEALTH_ORDER
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -70,14 +72,6 @@ def default_report_path() -> Path:
     return Path(os.environ.get("LEADGEN_REPORT_PATH") or PROJECT_ROOT / "reports" / "index.html")
 
 
-_SUPPLY_DEMAND_SQL = """
-select segment_id, branch, region_code, reporting_date, leads_7d, leads_28d, demand_leads_per_day_7d,
-       capacity_partners, capacity_total_leads, current_open_leads, free_capacity, utilization,
-       days_of_cover, leads_accepted_28d, leads_rejected_28d, acceptance_rate_28d, health_class
-from analytics.segment_supply_demand
-order by leads_28d desc, free_capacity desc, branch, region_code
-"""
-
 _ACTIONS_SQL = """
 select segment_id, branch, region_code, health_class, rule, action, impact_rank, impact_leads_per_week,
        reason, measure, measure_value, threshold_value, partner_count, partner_ids, plan_id,
@@ -86,40 +80,31 @@ from analytics.segment_actions
 order by impact_rank
 """
 
-_PLANS_SQL = """
-select plan_id, segment_id, branch, region_code, period_start_date, period_end_date, period_days,
-       elapsed_days, target_leads, actual_leads, expected_to_date, share_of_target, is_on_track
-from analytics.segment_plan_vs_actual
-where period_status = 'running'
-order by expected_to_date - actual_leads desc, branch, region_code, plan_id
-"""
-
-_CAMPAIGNS_SQL = """
-select campaign.campaign_id, campaign.campaign_name, campaign.channel, campaign.spend, campaign.leads,
-       campaign.cpl, campaign.cpl_target, campaign.cpl_vs_target, campaign.is_over_target,
-       segment.branch, segment.region_code
-from analytics.campaign_performance as campaign
-left join analytics.segment_capacity as segment on segment.segment_id = campaign.segment_id
-where campaign.status = 'active' and campaign.cpl_target > 0
-order by campaign.cpl_vs_target desc nulls first, campaign.spend desc, campaign.campaign_id
-"""
-
-_DAILY_SQL = """
-with bounds as (
-    select (now() at time zone %(tz)s)::date as today
-)
-select
-    stats.date,
-    sum(stats.leads_generated) as generated,
-    sum(stats.leads_accepted) as accepted,
-    sum(stats.leads_rejected) as rejected,
-    sum(stats.leads_pending) as pending,
-    count(*) filter (where stats.leads_generated > 0) as segments_with_leads
-from analytics.lead_generation_stats as stats, bounds
-where stats.date >= bounds.today - 28 and stats.date < bounds.today
-group by stats.date
-order by stats.date
-"""
+# Per section: the saved query, the mart it needs (absent before its first build) and the report's
+# name of each column it shows (the rest keep the saved query's names).
+_SAVED_QUERIES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "supply_demand": ("segment_health", "analytics.segment_supply_demand", {
+        "segment": "segment_id", "segment__branch": "branch", "segment__region": "region_code",
+        "segment__health_class": "health_class", "leads_last_7_days": "leads_7d",
+        "leads_last_28_days": "leads_28d", "partners": "capacity_partners",
+    }),
+    "plans": ("report_plans", "analytics.segment_plan_vs_actual", {
+        "plan": "plan_id", "segment__branch": "branch", "segment__region": "region_code",
+        "plan__period_start_date__day": "period_start_date", "plan__period_end_date__day": "period_end_date",
+        "plan__is_on_track": "is_on_track", "plan_target_leads": "target_leads",
+        "plan_actual_leads": "actual_leads", "plan_expected_leads": "expected_to_date",
+        "plan_attainment": "share_of_target",
+    }),
+    "campaigns": ("report_campaigns", "analytics.campaign_performance", {
+        "campaign": "campaign_id", "campaign__campaign_name": "campaign_name", "campaign__channel": "channel",
+        "campaign__is_over_target": "is_over_target", "campaign_leads": "leads",
+        "segment__branch": "branch", "segment__region": "region_code",
+    }),
+    "daily": ("report_daily", "analytics.lead_generation_stats", {
+        "metric_time__day": "date", "leads_generated": "generated", "leads_accepted": "accepted",
+        "leads_rejected": "rejected", "leads_pending": "pending",
+    }),
+}
 
 
 @dataclass(frozen=True)
@@ -142,35 +127,28 @@ def _exists(cur: Any, relation: str) -> bool:
 
 def load_report_data(target: Target | None = None) -> ReportData:
     target = target or resolve_target()
-    tz = reporting_timezone()
+    queries = SavedQueries(target)
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
         if not _exists(cur, "analytics.segment_supply_demand"):
             raise RuntimeError(
                 f"database {target.dbname!r} has no marts yet (analytics.segment_supply_demand): "
                 "run `leadgen run daily` first"
             )
-        fetched: dict[str, list[dict[str, Any]]] = {}
-        for key, relation, sql in (
-            ("supply_demand", "analytics.segment_supply_demand", _SUPPLY_DEMAND_SQL),
-            ("actions", "analytics.segment_actions", _ACTIONS_SQL),  # absent before its first build
-            ("plans", "analytics.segment_plan_vs_actual", _PLANS_SQL),
-            ("campaigns", "analytics.campaign_performance", _CAMPAIGNS_SQL),
-        ):
-            fetched[key] = []
-            if _exists(cur, relation):
-                cur.execute(sql)  # type: ignore[arg-type]
-                fetched[key] = cur.fetchall()
-        cur.execute(_DAILY_SQL, {"tz": tz})  # type: ignore[arg-type]
-        daily = cur.fetchall()
-        cur.execute("select now() as now, (now() at time zone %s)::date as today", (tz,))
+        fetched: dict[str, list[dict[str, Any]]] = {"actions": []}
+        if _exists(cur, "analytics.segment_actions"):  # absent before its first build
+            cur.execute(_ACTIONS_SQL)
+            fetched["actions"] = cur.fetchall()
+        for key, (name, mart, names) in _SAVED_QUERIES.items():
+            rows = queries.run(conn, name) if _exists(cur, mart) else []
+            fetched[key] = [{names.get(column, column): value for column, value in r.items()} for r in rows]
+        cur.execute("select now() as now, (now() at time zone %s)::date as today", (reporting_timezone(),))
         clock = cur.fetchone()
     assert clock is not None
-    reporting = fetched["supply_demand"][0]["reporting_date"] if fetched["supply_demand"] else clock["today"]
     return ReportData(
-        supply_demand=fetched["supply_demand"], daily=daily,
+        supply_demand=fetched["supply_demand"], daily=fetched["daily"],
         generated_at=clock["now"], database=target.dbname,
         actions=fetched["actions"], plans=fetched["plans"], campaigns=fetched["campaigns"],
-        reporting_date=reporting,
+        reporting_date=clock["today"],  # the saved queries' windows end before today
     )
 
 
@@ -280,7 +258,7 @@ def _plans_chart(plans: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _campaign_label(c: dict[str, Any]) -> str:
     name = str(c["campaign_name"] or c["channel"])[:24]
-    segment = _label(c) if c.get("branch") else "no active segment"
+    segment = _label(c) if c.get("branch") else "no segment"
     return f"{name} ({segment})"
 
 

@@ -1,10 +1,12 @@
-"""The daily summary: yesterday's leads per segment, acceptance, capacity and health, from the marts,
-and the next actions.
+"""The daily summary: yesterday's leads per segment, acceptance, capacity and health, from the
+semantic layer, and the next actions.
 
-Every number is read from the marts (``analytics.lead_generation_stats`` for the day,
-``analytics.segment_supply_demand`` for capacity and the health class, ``analytics.segment_actions``
-for what to do, ranked by impact); nothing is recomputed here. The same tables are printed on the
-terminal (rich) and published as a Prefect markdown artifact.
+Every number is a metric of the saved queries ``daily_summary`` (yesterday per segment) and
+``segment_health`` (capacity and the health class per active segment), run through
+:mod:`leadgen.semantic`; the actions are the rules of ``analytics.segment_actions``, ranked by
+impact. Python only merges the two queries by segment and lays them out; nothing is recomputed
+here. The same tables are printed on the terminal (rich) and published as a Prefect markdown
+artifact.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rich.table import Table
 
 from leadgen.config import Target, reporting_timezone, resolve_target
 from leadgen.db import connect
+from leadgen.semantic import Row, SavedQueries
 
 # Presentation order of the health classes (the classes themselves are decided in dbt).
 HEALTH_ORDER = ("unhealthy", "supply_constrained", "demand_constrained", "healthy")
@@ -32,38 +35,6 @@ from analytics.segment_actions
 order by impact_rank
 """
 
-# One row per segment that has stats for the day or is active now (full outer join of two marts).
-_SEGMENTS_SQL = """
-with day_stats as (
-    select * from analytics.lead_generation_stats where date = %(day)s
-),
-supply_demand as (
-    select * from analytics.segment_supply_demand
-),
-segments as (
-    select id, branch, region from public.lead_segments
-)
-select
-    coalesce(day_stats.segment_id, supply_demand.segment_id) as segment_id,
-    coalesce(supply_demand.branch, segments.branch) as branch,
-    coalesce(supply_demand.region_code, segments.region) as region_code,
-    coalesce(day_stats.leads_generated, 0) as leads,
-    coalesce(day_stats.leads_accepted, 0) as accepted,
-    coalesce(day_stats.leads_rejected, 0) as rejected,
-    coalesce(day_stats.leads_pending, 0) as pending,
-    day_stats.acceptance_rate,
-    supply_demand.capacity_partners,
-    supply_demand.free_capacity,
-    supply_demand.utilization,
-    supply_demand.demand_leads_per_day_7d,
-    supply_demand.days_of_cover,
-    supply_demand.health_class
-from day_stats
-full outer join supply_demand on day_stats.segment_id = supply_demand.segment_id
-left join segments on segments.id = coalesce(day_stats.segment_id, supply_demand.segment_id)
-"""
-
-
 @dataclass(frozen=True)
 class SegmentLine:
     segment_id: str
@@ -73,10 +44,10 @@ class SegmentLine:
     accepted: int
     rejected: int
     pending: int
-    acceptance_rate: Decimal | None
+    acceptance_rate: float | None
     capacity_partners: int | None
     free_capacity: int | None
-    utilization: Decimal | None
+    utilization: float | None
     demand_leads_per_day_7d: Decimal | None
     days_of_cover: Decimal | None
     health_class: str | None
@@ -149,19 +120,44 @@ def yesterday(target: Target | None = None) -> date:
     return row[0]
 
 
-def load_summary(target: Target | None = None, day: date | None = None) -> Summary:
+def _line(day: Row, health: Row) -> SegmentLine:
+    """A segment from its row of daily_summary and of segment_health (either may be empty)."""
+    either = day or health
+    return SegmentLine(
+        segment_id=str(either["segment"]),
+        branch=either["segment__branch"],
+        region_code=either["segment__region"],
+        leads=int(day.get("leads_generated") or 0),
+        accepted=int(day.get("leads_accepted") or 0),
+        rejected=int(day.get("leads_rejected") or 0),
+        pending=int(day.get("leads_pending") or 0),
+        acceptance_rate=day.get("acceptance_rate"),
+        capacity_partners=health.get("partners"),
+        free_capacity=health.get("free_capacity"),
+        utilization=health.get("utilization"),
+        demand_leads_per_day_7d=health.get("demand_leads_per_day_7d"),
+        days_of_cover=health.get("days_of_cover"),
+        health_class=health.get("segment__health_class"),
+    )
+
+
+def load_summary(target: Target | None = None) -> Summary:
+    """Yesterday (saved query daily_summary) and every active segment (segment_health), one line
+    per segment in either, and the actions of the day."""
     target = target or resolve_target()
-    day = day or yesterday(target)
+    day = yesterday(target)
+    queries = SavedQueries(target)
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_SEGMENTS_SQL, {"day": day})
-        rows = cur.fetchall()
+        yesterday_rows = {row["segment"]: row for row in queries.run(conn, "daily_summary")}
+        health_rows = {row["segment"]: row for row in queries.run(conn, "segment_health")}
         actions: list[dict[str, object]] = []
         cur.execute("select to_regclass('analytics.segment_actions') is not null as built")
         built = cur.fetchone()
         if built and built["built"]:  # absent until the marts part of the first daily ran
             cur.execute(_ACTIONS_SQL)
             actions = cur.fetchall()
-    lines = [SegmentLine(**{**row, "segment_id": str(row["segment_id"])}) for row in rows]
+    segments = [*yesterday_rows, *(s for s in health_rows if s not in yesterday_rows)]
+    lines = [_line(yesterday_rows.get(s, {}), health_rows.get(s, {})) for s in segments]
     return Summary(day=day, segments=lines, actions=[ActionLine(**a) for a in actions])  # type: ignore[arg-type]
 
 
@@ -231,9 +227,7 @@ def to_markdown(summary: Summary) -> str:
         lines.append("")
     else:
         lines += ["None.", ""]
-    lines.append(
-        "Source: analytics.lead_generation_stats, analytics.segment_supply_demand, analytics.segment_actions."
-    )
+    lines.append("Source: saved queries daily_summary and segment_health, analytics.segment_actions.")
     return "\n".join(lines)
 
 

@@ -276,7 +276,10 @@ def test_the_summary_numbers_are_the_marts_numbers(daily_run: DailyRun) -> None:
     assert len(summary.segments) == len(set(stats) | set(health))
     for line in summary.segments:
         leads, accepted, rate = stats.get(line.segment_id, (0, 0, None))
-        assert (line.leads, line.accepted, line.acceptance_rate) == (leads, accepted, rate)
+        assert (line.leads, line.accepted) == (leads, accepted)
+        # the metric (saved query daily_summary) is unrounded; the mart rounds to 4 decimals
+        want = None if rate is None else pytest.approx(float(rate), abs=5e-5)
+        assert line.acceptance_rate == want, line
         assert (line.health_class, line.free_capacity) == health.get(line.segment_id, (None, None))
     flagged = {s.segment_id for s in summary.needing_attention}
     assert flagged == {k for k, (h, _) in health.items() if h != "healthy"}

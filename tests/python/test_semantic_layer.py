@@ -8,12 +8,15 @@ ratio from additive measures unrounded, so ratios compare within half a unit of 
 decimal. Every comparison also checks that it compared real, non-empty numbers.
 
 `mf` reads ``target/semantic_manifest.json`` (it does not parse the project itself), so the
-module first runs ``dbt parse``: the yml under test is what `mf` sees.
+module first runs ``dbt parse``: the yml under test is what `mf` sees. The summary and the report
+run the same saved queries through MetricFlow's engine (leadgen.semantic): one test changes the
+saved queries in a copy of the manifest and sees them change what the two show.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -25,8 +28,12 @@ from typing import Any
 
 import pytest
 from conftest import LEADGEN_CLI, leadgen_env, run_dbt
+from leadgen import dbt_runner
 from leadgen.config import PROJECT_ROOT, Target, reporting_timezone
 from leadgen.db import connect
+from leadgen.report import load_report_data
+from leadgen.semantic import SavedQueries
+from leadgen.summary import load_summary
 from psycopg.rows import dict_row
 
 pytestmark = pytest.mark.slow
@@ -168,32 +175,63 @@ def test_daily_summary_saved_query_equals_yesterdays_lead_generation_stats(
 
 
 def test_segment_health_saved_query_equals_segment_supply_demand(semantic_db: Target, tmp_path: Path) -> None:
-    """Leads in 7 days, partners, free capacity, utilisation, days of cover and acceptance over 28
-    days: six metrics of three semantic models against the one mart that computes them all."""
+    """Leads in 7 and 28 days, demand, partners, capacity, free capacity, utilisation, days of
+    cover and acceptance over 28 days: metrics of three semantic models against the one mart that
+    computes them all, for its segments (the active ones), in the report's order."""
     got = {r["segment"]: r for r in mf_query(semantic_db, tmp_path, "--saved-query", "segment_health")}
     want = _rows(
         semantic_db,
         """
-        select segment_id::text as segment, branch || ' / ' || region_code as label, leads_7d,
-               capacity_partners, free_capacity, utilization, days_of_cover, acceptance_rate_28d,
-               health_class
+        select segment_id::text as segment, branch, region_code, branch || ' / ' || region_code as label,
+               leads_7d, leads_28d, demand_leads_per_day_7d, capacity_partners, capacity_total_leads,
+               free_capacity, utilization, days_of_cover, acceptance_rate_28d, health_class
         from analytics.segment_supply_demand
+        order by leads_28d desc, free_capacity desc, branch, region_code
         """,
     )
     assert sum(r["leads_7d"] for r in want) > 0
     assert any(r["days_of_cover"] is not None for r in want)
     assert any(r["utilization"] for r in want) and any(r["acceptance_rate_28d"] for r in want)
-    assert {s for s, r in got.items() if r["segment__health_class"]} == {r["segment"] for r in want}
+    assert list(got) == [r["segment"] for r in want]
     for row in want:
         mf = got[row["segment"]]
         assert mf["segment__segment_label"] == row["label"]
+        assert (mf["segment__branch"], mf["segment__region"]) == (row["branch"], row["region_code"])
         assert mf["segment__health_class"] == row["health_class"]
         assert _int(mf["leads_last_7_days"]) == row["leads_7d"], row
+        assert _int(mf["leads_last_28_days"]) == row["leads_28d"], row
+        assert _close(mf["demand_leads_per_day_7d"], row["demand_leads_per_day_7d"], 4), (mf, row)
+        assert _int(mf["capacity_total_leads"]) == row["capacity_total_leads"], row
         assert _int(mf["partners"]) == row["capacity_partners"], row
         assert _int(mf["free_capacity"]) == row["free_capacity"], row
         assert _close(mf["utilization"], row["utilization"], 4), (mf, row)
         assert _close(mf["days_of_cover"], row["days_of_cover"], 2), (mf, row)
         assert _close(mf["acceptance_rate_28d"], row["acceptance_rate_28d"], 4), (mf, row)
+
+
+def test_report_daily_saved_query_equals_the_last_28_days_of_lead_generation_stats(
+    semantic_db: Target, tmp_path: Path
+) -> None:
+    got = mf_query(semantic_db, tmp_path, "--saved-query", "report_daily")
+    want = _rows(
+        semantic_db,
+        """
+        select date, sum(leads_generated) as generated, sum(leads_accepted) as accepted,
+               sum(leads_rejected) as rejected, sum(leads_pending) as pending,
+               count(*) filter (where leads_generated > 0) as segments_with_leads
+        from analytics.lead_generation_stats
+        where date >= (now() at time zone %(tz)s)::date - 28 and date < (now() at time zone %(tz)s)::date
+        group by date
+        order by date
+        """,
+        {"tz": reporting_timezone()},
+    )
+    assert len(want) > 20 and all(r["segments_with_leads"] > 1 for r in want)
+    assert [r["metric_time__day"][:10] for r in got] == [r["date"].isoformat() for r in want]
+    for mf, row in zip(got, want, strict=True):
+        assert [_int(mf[f"leads_{c}"]) for c in ("generated", "accepted", "rejected", "pending")] == [
+            row["generated"], row["accepted"], row["rejected"], row["pending"]], (mf, row)
+        assert _int(mf["segments_with_leads"]) == row["segments_with_leads"], (mf, row)
 
 
 def test_leads_and_acceptance_by_province_and_week_equal_a_sum_of_the_stats(
@@ -307,13 +345,22 @@ def test_report_saved_queries_equal_the_reports_plans_and_campaigns(
     plans = {r["plan"]: r for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_plans")}
     running = _rows(
         semantic_db,
-        "select plan_id::text as plan, target_leads, actual_leads, expected_to_date, share_of_target,"
-        " is_on_track from analytics.segment_plan_vs_actual where period_status = 'running'",
+        """
+        select plan_id::text as plan, branch, region_code, period_start_date, period_end_date,
+               target_leads, actual_leads, expected_to_date, share_of_target, is_on_track
+        from analytics.segment_plan_vs_actual
+        where period_status = 'running'
+        order by expected_to_date - actual_leads desc, branch, region_code, plan_id
+        """,
     )
     assert len(running) > 5 and any(r["share_of_target"] for r in running)
-    assert plans.keys() == {r["plan"] for r in running}
+    assert list(plans) == [r["plan"] for r in running]  # furthest behind first
     for row in running:
         mf = plans[row["plan"]]
+        assert (mf["segment__branch"], mf["segment__region"]) == (row["branch"], row["region_code"])
+        assert mf["plan__period_start_date__day"][:10] == row["period_start_date"].isoformat()
+        assert mf["plan__period_end_date__day"][:10] == row["period_end_date"].isoformat()
+        assert _num(mf["plan_leads_behind"]) == row["expected_to_date"] - row["actual_leads"], (mf, row)
         assert (_int(mf["plan_target_leads"]), _int(mf["plan_actual_leads"])) == (
             row["target_leads"], row["actual_leads"])
         assert _close(mf["plan_expected_leads"], row["expected_to_date"], 2), (mf, row)
@@ -324,7 +371,8 @@ def test_report_saved_queries_equal_the_reports_plans_and_campaigns(
                  for r in mf_query(semantic_db, tmp_path, "--saved-query", "report_campaigns")}
     active = _rows(
         semantic_db,
-        "select campaign_id::text as campaign, channel, spend, leads, cpl, cpl_target, cpl_vs_target"
+        "select campaign_id::text as campaign, campaign_name, channel, spend, leads, cpl, cpl_target,"
+        " cpl_vs_target, is_over_target"
         " from analytics.campaign_performance where status = 'active' and cpl_target > 0",
     )
     assert len(active) > 5 and any(r["cpl_vs_target"] for r in active)
@@ -332,10 +380,74 @@ def test_report_saved_queries_equal_the_reports_plans_and_campaigns(
     for row in active:
         mf = campaigns[row["campaign"]]
         assert mf["campaign__channel"] == row["channel"] and _num(mf["spend"]) == row["spend"], (mf, row)
+        assert mf["campaign__campaign_name"] == row["campaign_name"], (mf, row)
+        assert mf["campaign__is_over_target"].lower() == str(row["is_over_target"]).lower(), (mf, row)
         assert _close(mf["cpl"], row["cpl"], 4), (mf, row)
         assert _close(mf["cpl_vs_target"], row["cpl_vs_target"], 4), (mf, row)
         # the lead-weighted target of one campaign is its target (none without leads)
         assert _close(mf["cpl_target"], row["cpl_target"] if row["leads"] else None, 2), (mf, row)
+
+
+def test_the_summary_and_the_report_show_what_the_saved_queries_return(
+    semantic_db: Target, make_db: Callable[..., Target], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """leadgen.summary and leadgen.report read the saved queries, not the marts: one more filter on
+    each saved query, in a copy of the semantic manifest, changes what they show. The manifest
+    names the database it was parsed for; they run it on a copy of that database."""
+    _parse_for(semantic_db)
+    manifest = json.loads((dbt_runner.target_path() / "semantic_manifest.json").read_text())
+    [busiest] = _rows(
+        semantic_db,
+        """select segments.branch, sum(stats.leads_generated) as leads
+           from analytics.lead_generation_stats as stats inner join analytics.segments using (segment_id)
+           where stats.date = (now() at time zone %(tz)s)::date - 1
+           group by 1 order by 2 desc, 1 limit 1""",
+        {"tz": reporting_timezone()},
+    )
+    classes = {r["health_class"]: r["n"] for r in _rows(
+        semantic_db, "select health_class, count(*) as n from analytics.segment_supply_demand group by 1")}
+    channels = {r["channel"]: r["n"] for r in _rows(
+        semantic_db, "select channel, count(*) as n from analytics.campaign_performance"
+                     " where status = 'active' and cpl_target > 0 group by 1")}
+    on_track = {r["is_on_track"]: r["n"] for r in _rows(
+        semantic_db, "select is_on_track, count(*) as n from analytics.segment_plan_vs_actual"
+                     " where period_status = 'running' group by 1")}
+    assert busiest["leads"] > 0 and len(classes) > 1 and len(channels) > 1 and len(on_track) == 2
+    branch, health = busiest["branch"], min(classes, key=classes.__getitem__)
+    channel, track = max(channels, key=channels.__getitem__), min(on_track, key=on_track.__getitem__)
+
+    def where(item: str, condition: str) -> dict[str, str]:
+        return {"where_sql_template": f"{{{{ {item} }}}} {condition}"}
+
+    last_7_days = ">= (now() at time zone 'Europe/Amsterdam')::date - 7"
+    extra = {
+        "daily_summary": where("Dimension('segment__branch')", f"= '{branch}'"),
+        "segment_health": where("Dimension('segment__health_class')", f"= '{health}'"),
+        "report_daily": where("TimeDimension('metric_time', 'day')", last_7_days),
+        "report_plans": where("Dimension('plan__is_on_track')", f"= {str(track).lower()}"),
+        "report_campaigns": where("Dimension('campaign__channel')", f"= '{channel}'"),
+    }
+    for query in manifest["saved_queries"]:
+        params = query["query_params"]
+        if query["name"] in extra:
+            filters = (params["where"] or {}).get("where_filters", [])
+            params["where"] = {"where_filters": [*filters, extra.pop(query["name"])]}
+    assert not extra, extra  # every saved query of the summary and the report was changed
+    (tmp_path / "semantic_manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
+    copy = make_db("semantic_read", template=semantic_db.dbname)
+    assert f'"{semantic_db.dbname}"' not in SavedQueries(copy).sql("segment_health")[0]
+
+    summary = load_summary(copy)
+    assert {s.branch for s in summary.segments if s.leads} == {branch}
+    assert summary.total_leads == busiest["leads"]
+    assert summary.health_counts == {h: classes[h] if h == health else 0 for h in summary.health_counts}
+    data = load_report_data(copy)
+    assert len(data.supply_demand) == classes[health]
+    assert {r["health_class"] for r in data.supply_demand} == {health}
+    assert 0 < len(data.daily) <= 7
+    assert len(data.plans) == on_track[track] and {p["is_on_track"] for p in data.plans} == {track}
+    assert len(data.campaigns) == channels[channel] and {c["channel"] for c in data.campaigns} == {channel}
 
 
 # last: it parses the manifest for a copy of the database
