@@ -50,8 +50,8 @@ def semantic_manifest(target: Target) -> dict[str, Any]:
     """``semantic_manifest.json`` (parsed for ``target`` when missing or stale), its relations
     without a database."""
     path = dbt_runner.target_path() / "semantic_manifest.json"
-    newest_yml = max(p.stat().st_mtime for pattern in SEMANTIC_YML for p in PROJECT_ROOT.glob(pattern))
-    if not path.exists() or path.stat().st_mtime < newest_yml:
+    yml = [p.stat().st_mtime for pattern in SEMANTIC_YML for p in PROJECT_ROOT.glob(pattern)]
+    if not path.exists() or path.stat().st_mtime < max(yml, default=0):
         dbt_runner.parse(target)
     manifest: dict[str, Any] = json.loads(path.read_text())
     spines = manifest["project_configuration"].get("time_spines") or []
