@@ -204,8 +204,8 @@ def source_freshness_task(target: Target) -> list[str]:
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
 def summary_task(target: Target, notes: list[str] | None = None) -> Summary:
-    """Yesterday per segment from the marts, as a Prefect markdown artifact (the CLI prints it too);
-    ``notes`` (stale sources) come first."""
+    """Yesterday per segment from the saved queries of the semantic layer, as a Prefect markdown
+    artifact (the CLI prints it too); ``notes`` (stale sources) come first."""
     summary = load_summary(target)
     summary.notes = list(notes or [])
     create_markdown_artifact(
@@ -222,7 +222,7 @@ REPORT_ARTIFACT = "leadgen-daily-report"
 
 @task(name="write-report", cache_policy=NO_CACHE)
 def report_task(target: Target) -> Path | None:
-    """Rewrite the HTML report from the marts (leadgen.report) and publish where it is, with the
+    """Rewrite the HTML report from the saved queries (leadgen.report) and publish where it is, with the
     first actions, as a Prefect markdown artifact next to the summary.
 
     A report that cannot be written is logged as a warning and does not fail the run: the marts

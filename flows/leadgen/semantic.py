@@ -14,14 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
-from metricflow.protocols.sql_client import SqlEngine
-from metricflow.sql.render.postgres import PostgresSQLSqlPlanRenderer
-from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
-from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 from psycopg.rows import dict_row
 
-from leadgen import dbt_runner
 from leadgen.config import PROJECT_ROOT, Target
 
 Row = dict[str, Any]
@@ -31,8 +25,12 @@ SEMANTIC_YML = ("models/**/_*__semantic.yml", "models/**/_saved_queries.yml")
 class _Compiler:
     """A MetricFlow SqlClient that only renders: explain needs the dialect, not a connection."""
 
-    sql_engine_type = SqlEngine.POSTGRES
-    sql_plan_renderer = PostgresSQLSqlPlanRenderer()
+    def __init__(self) -> None:
+        from metricflow.protocols.sql_client import SqlEngine
+        from metricflow.sql.render.postgres import PostgresSQLSqlPlanRenderer
+
+        self.sql_engine_type = SqlEngine.POSTGRES
+        self.sql_plan_renderer = PostgresSQLSqlPlanRenderer()
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("leadgen runs the SQL itself (SavedQueries.run)")
@@ -49,6 +47,8 @@ class _Compiler:
 def semantic_manifest(target: Target) -> dict[str, Any]:
     """``semantic_manifest.json`` (parsed for ``target`` when missing or stale), its relations
     without a database."""
+    from leadgen import dbt_runner  # imports dbt (~1 s): only when a report or summary is made
+
     path = dbt_runner.target_path() / "semantic_manifest.json"
     yml = [p.stat().st_mtime for pattern in SEMANTIC_YML for p in PROJECT_ROOT.glob(pattern)]
     if not path.exists() or path.stat().st_mtime < max(yml, default=0):
@@ -65,6 +65,11 @@ class SavedQueries:
     """The saved queries of ``target``'s project, one MetricFlow engine for all of them."""
 
     def __init__(self, target: Target) -> None:
+        # imported here: MetricFlow takes ~2 s to import, and most leadgen commands never need it
+        from metricflow.engine.metricflow_engine import MetricFlowEngine
+        from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
         manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(semantic_manifest(target)))
         self._engine = MetricFlowEngine(
             semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=_Compiler()
@@ -72,6 +77,8 @@ class SavedQueries:
 
     def sql(self, name: str, where: list[str] | None = None) -> tuple[str, dict[str, Any]]:
         """The SQL of saved query ``name`` and its parameters; ``where`` is ANDed with its filters."""
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
         request = MetricFlowQueryRequest.create(saved_query_name=name, where_constraints=where)
         statement = self._engine.explain(request).sql_statement
         return statement.sql, dict(statement.bind_parameter_set.param_dict)

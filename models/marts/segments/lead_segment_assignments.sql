@@ -151,16 +151,22 @@ final as (
     from decided
     left join previous on decided.lead_id = previous.lead_id
     inner join lateral (  -- noqa: ST05
-        select
-            decided.is_kept
-            or row(decided.{{ result_columns | join(', decided.') }})::text
-            = row(previous.{{ result_columns | join(', previous.') }})::text as is_same_result,
-            row(
-                decided.{{ input_columns | join(', decided.') }},
-                case when decided.is_kept then previous.reference_fingerprint else decided.reference_fingerprint end
-            )::text
-            = row(previous.{{ input_columns | join(', previous.') }}, previous.reference_fingerprint)::text
-                as is_same_inputs
+        {% if is_incremental() -%}
+            select
+                decided.is_kept
+                or row(decided.{{ result_columns | join(', decided.') }})::text
+                = row(previous.{{ result_columns | join(', previous.') }})::text as is_same_result,
+                row(
+                    decided.{{ input_columns | join(', decided.') }},
+                    case when decided.is_kept then previous.reference_fingerprint else decided.reference_fingerprint end
+                )::text
+                = row(previous.{{ input_columns | join(', previous.') }}, previous.reference_fingerprint)::text
+                    as is_same_inputs
+        {%- else -%}
+            select
+                false as is_same_result,  -- a first build compares with nothing (10 M rows: 10 s)
+                false as is_same_inputs
+        {%- endif %}
     ) as compared on true
     -- an unchanged lead is not rewritten, except the newest (so the watermark moves on)
     where
