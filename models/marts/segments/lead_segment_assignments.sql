@@ -53,6 +53,28 @@ previous as not materialized (
         where leads.updated_at > {{ updated_after }}::timestamptz
     ),
 
+    missed_or_gone as (
+        -- leads the watermark missed (lead_id) and deleted ones (gone_lead_id), compared only when
+        -- the live lead count disagrees with the rows here plus the new ones. Two counts of the
+        -- history: daily runs them, the frequent `assign` skips them (var assignment_find_deleted_leads)
+        select
+            leads.lead_id,
+            previous.lead_id as gone_lead_id
+        from leads
+        full join previous on leads.lead_id = previous.lead_id
+        where
+            {% if var('assignment_find_deleted_leads') -%}
+                (select count(*) from leads as all_leads) <> (  -- noqa: AL05
+                    select count(*) from previous as kept
+                    where kept.input_fingerprint is not null
+                ) + (
+                    select count(*) from updated left join previous as kept on updated.lead_id = kept.lead_id
+                    where kept.input_fingerprint is null
+                )
+            {%- else %}false{% endif %}
+            and (previous.lead_id is null or leads.lead_id is null and previous.input_fingerprint is not null)
+    ),
+
     candidate_ids as (
         select updated.lead_id from updated
         union
@@ -73,22 +95,7 @@ previous as not materialized (
                 where kept.segment_id not in (select segments.segment_id from segments)
             )
         union
-        -- leads the watermark missed, and deleted leads; compared only when the live lead count
-        -- disagrees with the rows here plus the new ones. Two counts of the history: daily runs
-        -- them, the frequent `assign` skips them (var assignment_find_deleted_leads)
-        select coalesce(leads.lead_id, previous.lead_id) as lead_id from leads
-        full join previous on leads.lead_id = previous.lead_id
-        where
-            {% if var('assignment_find_deleted_leads') -%}
-                (select count(*) from leads as all_leads) <> (  -- noqa: AL05
-                    select count(*) from previous as kept
-                    where kept.input_fingerprint is not null
-                ) + (
-                    select count(*) from updated left join previous as kept on updated.lead_id = kept.lead_id
-                    where kept.input_fingerprint is null
-                )
-            {%- else %}false{% endif %}
-            and (previous.lead_id is null or leads.lead_id is null and previous.input_fingerprint is not null)
+        select coalesce(missed_or_gone.lead_id, missed_or_gone.gone_lead_id) as lead_id from missed_or_gone
     ),
 {% endif %}
 
@@ -111,54 +118,44 @@ resolved as (
             false as is_region_conflict, 'lead_deleted' as unmatched_reason, null as reference_fingerprint,
             {{ input_columns[:-1] | join(', ') }}, null as input_fingerprint, source_updated_at
         from previous
-        where
-            lead_id = any(array(select candidate_ids.lead_id from candidate_ids))
-            and input_fingerprint is not null
-            and not exists (
-                select 1 from leads
-                where leads.lead_id = previous.lead_id
-            )
+        where lead_id = any(array(select missed_or_gone.gone_lead_id from missed_or_gone))
     {% endif %}
-),
-
-decided as (
-    -- sticky: a lead whose own inputs are unchanged keeps its segment while the segment exists,
-    -- active or not, whatever its status
-    select
-        resolved.*,
-        coalesce(
-            previous.input_fingerprint = resolved.input_fingerprint
-            and previous.segment_id in (select segments.segment_id from segments),
-            false
-        ) as is_kept
-    from resolved
-    left join previous on resolved.lead_id = previous.lead_id
 ),
 
 final as (
     select
-        decided.lead_id,
+        resolved.lead_id,
         {%- for column in result_columns + ['reference_fingerprint'] %}
-            case when decided.is_kept then previous.{{ column }} else decided.{{ column }} end as {{ column }},
+            case when kept.is_kept then previous.{{ column }} else resolved.{{ column }} end as {{ column }},
         {%- endfor %}
-        decided.{{ input_columns | join(', decided.') }},
-        decided.source_updated_at,
+        resolved.{{ input_columns | join(', resolved.') }},
+        resolved.source_updated_at,
         case when compared.is_same_result then previous.assigned_at else now() end as assigned_at,
         -- when what the stats count of this lead last changed
         case
             when compared.is_same_result and compared.is_same_inputs then previous.written_at else now()
         end as written_at
-    from decided
-    left join previous on decided.lead_id = previous.lead_id
+    from resolved
+    left join previous on resolved.lead_id = previous.lead_id
+    -- sticky: a lead whose own inputs are unchanged keeps its segment while the segment exists,
+    -- active or not, whatever its status
+    inner join lateral (  -- noqa: ST05
+        select
+            coalesce(
+                previous.input_fingerprint = resolved.input_fingerprint
+                and previous.segment_id in (select segments.segment_id from segments),
+                false
+            ) as is_kept
+    ) as kept on true
     inner join lateral (  -- noqa: ST05
         {% if is_incremental() -%}
             select
-                decided.is_kept
-                or row(decided.{{ result_columns | join(', decided.') }})::text
+                kept.is_kept
+                or row(resolved.{{ result_columns | join(', resolved.') }})::text
                 = row(previous.{{ result_columns | join(', previous.') }})::text as is_same_result,
                 row(
-                    decided.{{ input_columns | join(', decided.') }},
-                    case when decided.is_kept then previous.reference_fingerprint else decided.reference_fingerprint end
+                    resolved.{{ input_columns | join(', resolved.') }},
+                    case when kept.is_kept then previous.reference_fingerprint else resolved.reference_fingerprint end
                 )::text
                 = row(previous.{{ input_columns | join(', previous.') }}, previous.reference_fingerprint)::text
                     as is_same_inputs
@@ -172,7 +169,7 @@ final as (
     where
         {% if is_incremental() -%}
             not (compared.is_same_result and compared.is_same_inputs)
-            or decided.lead_id = (
+            or resolved.lead_id = (
                 select updated.lead_id from updated
                 order by updated.updated_at desc, updated.lead_id desc limit 1
             )
