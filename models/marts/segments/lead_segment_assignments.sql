@@ -46,10 +46,15 @@ previous as not materialized (
         override_var='assignments_updated_after',
     ) %}
     updated as (
+        -- leads updated since the watermark (an index range), each with its row here (a key probe)
         select
             leads.lead_id,
-            leads.updated_at
+            leads.updated_at,
+            row(leads.input_fingerprint, leads.status_bucket, leads.created_at)::text
+            <> row(kept.input_fingerprint, kept.status_bucket, kept.lead_created_at)::text as is_changed,
+            kept.input_fingerprint is null as is_new  -- no row here, or a lead_deleted one
         from leads
+        left join previous as kept on leads.lead_id = kept.lead_id
         where leads.updated_at > {{ updated_after }}::timestamptz
     ),
 
@@ -68,15 +73,22 @@ previous as not materialized (
                     select count(*) from previous as kept
                     where kept.input_fingerprint is not null
                 ) + (
-                    select count(*) from updated left join previous as kept on updated.lead_id = kept.lead_id
-                    where kept.input_fingerprint is null
+                    select count(*) from updated
+                    where updated.is_new
                 )
             {%- else %}false{% endif %}
             and (previous.lead_id is null or leads.lead_id is null and previous.input_fingerprint is not null)
     ),
 
     candidate_ids as (
+        -- updated leads whose inputs, status bucket or creation time changed (a write-back touches
+        -- every lead it writes), and the newest one, always rewritten so the watermark moves on
         select updated.lead_id from updated
+        where
+            updated.is_changed or updated.lead_id = (
+                select newest.lead_id from updated as newest
+                order by newest.updated_at desc, newest.lead_id desc limit 1
+            )
         union
         -- unmatched leads resolved against other reference data: three range scans of retry_idx
         {%- for condition in ['< (select reference_fingerprint from reference)',
@@ -165,15 +177,6 @@ final as (
                 false as is_same_inputs
         {%- endif %}
     ) as compared on true
-    -- an unchanged lead is not rewritten, except the newest (so the watermark moves on)
-    where
-        {% if is_incremental() -%}
-            not (compared.is_same_result and compared.is_same_inputs)
-            or resolved.lead_id = (
-                select updated.lead_id from updated
-                order by updated.updated_at desc, updated.lead_id desc limit 1
-            )
-        {%- else %}true{% endif %}
 )
 
 select * from final
