@@ -9,8 +9,10 @@ semantic yml, is made first by ``dbt parse`` (dbt_runner.parse), as ``leadgen mf
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -44,15 +46,20 @@ class _Compiler:
         return f"%({bind_parameter_key})s"
 
 
-def semantic_manifest(target: Target) -> dict[str, Any]:
-    """``semantic_manifest.json`` (parsed for ``target`` when missing or stale), its relations
-    without a database."""
+def manifest_path(target: Target) -> Path:
+    """dbt's ``semantic_manifest.json``, parsed for ``target`` first when missing or older than the
+    semantic yml."""
     from leadgen import dbt_runner  # imports dbt (~1 s): only when a report or summary is made
 
     path = dbt_runner.target_path() / "semantic_manifest.json"
     yml = [p.stat().st_mtime for pattern in SEMANTIC_YML for p in PROJECT_ROOT.glob(pattern)]
     if not path.exists() or path.stat().st_mtime < max(yml, default=0):
         dbt_runner.parse(target)
+    return path
+
+
+def semantic_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``, its relations without a database."""
     manifest: dict[str, Any] = json.loads(path.read_text())
     spines = manifest["project_configuration"].get("time_spines") or []
     for relation in [m["node_relation"] for m in [*manifest["semantic_models"], *spines]]:
@@ -61,19 +68,24 @@ def semantic_manifest(target: Target) -> dict[str, Any]:
     return manifest
 
 
+@functools.lru_cache(maxsize=4)
+def _engine(path: Path, modified_ns: int) -> Any:
+    """One MetricFlow engine per manifest file and version: the daily's summary and report share it."""
+    # imported here: MetricFlow takes ~2 s to import, and most leadgen commands never need it
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+    from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+    manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(semantic_manifest(path)))
+    return MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=_Compiler())
+
+
 class SavedQueries:
     """The saved queries of ``target``'s project, one MetricFlow engine for all of them."""
 
     def __init__(self, target: Target) -> None:
-        # imported here: MetricFlow takes ~2 s to import, and most leadgen commands never need it
-        from metricflow.engine.metricflow_engine import MetricFlowEngine
-        from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
-        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
-
-        manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(semantic_manifest(target)))
-        self._engine = MetricFlowEngine(
-            semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=_Compiler()
-        )
+        path = manifest_path(target).resolve()
+        self._engine = _engine(path, path.stat().st_mtime_ns)
 
     def sql(self, name: str, where: list[str] | None = None) -> tuple[str, dict[str, Any]]:
         """The SQL of saved query ``name`` and its parameters; ``where`` is ANDed with its filters."""
